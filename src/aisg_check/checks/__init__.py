@@ -1,0 +1,1 @@
+"""One module per component; each exposes its `Check`s and the diagnoses it can report."""

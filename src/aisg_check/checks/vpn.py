@@ -1,0 +1,223 @@
+"""`vpn`: can this machine reach the internal endpoints the other checks need?
+
+One probe per endpoint that the other sections name, all at once; each component waits for
+the probe of its own endpoint, so when the VPN is down every component is skipped at once
+instead of timing out one by one.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aisg_check import kubeconfig
+from aisg_check.check import Check, Recorder, Step
+from aisg_check.context import Context
+from aisg_check.model import CONTACT_MLOPS, Diagnosis, Status
+from aisg_check.network import NETWORK_DIAGNOSES, VPN_DNS_FAILED, Target, probe
+from aisg_check.runner import NOT_CONFIGURED
+
+VPN_NOT_CONNECTED = Diagnosis(
+    "VPN_NOT_CONNECTED",
+    "Off the NUS VPN",
+    "None of the internal host names resolve: this machine is not connected to the NUS VPN.",
+    "Connect to the NUS VPN and run `aisg-check all` again.",
+    CONTACT_MLOPS,
+)
+VPN_PARTIAL = Diagnosis(
+    "VPN_PARTIAL",
+    "Some internal endpoints unreachable",
+    "Some internal endpoints answer and others do not: the VPN is up, but a service is down, a "
+    "proxy or firewall is in the way, or a setting points at the wrong place.",
+    "Look at the failing vpn.* rows above for the endpoint and the layer that failed.",
+    CONTACT_MLOPS,
+)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    key: str  # check id suffix: vpn.<key>
+    title: str
+    target: Callable[[Context], Target | None]
+    setting: str  # what to set when it is empty
+
+
+def _cluster_target(ctx: Context) -> Target | None:
+    """The API server of the kubeconfig's current context, else the profile's cluster URL."""
+    try:
+        config = kubeconfig.load(ctx)
+        cluster = kubeconfig.cluster_of(ctx, config)
+    except kubeconfig.KubeconfigError:
+        cluster = None  # the runai check reports a broken kubeconfig; probe the profile's URL
+    if cluster and cluster.get("server"):
+        ca_data = None
+        if cluster.get("certificate-authority-data"):
+            try:
+                ca_data = base64.b64decode(str(cluster["certificate-authority-data"])).decode()
+            except (ValueError, UnicodeDecodeError):
+                ca_data = None
+        # The guide's kubeconfig skips verification; probe the cluster the way kubectl will.
+        return Target("cluster", str(cluster["server"]).rstrip("/") + "/version",
+                      verify=not cluster.get("insecure-skip-tls-verify"), ca_data=ca_data)
+    url = ctx.settings.runai.cluster_url
+    return Target("cluster", url.rstrip("/") + "/version", verify=False) if url else None
+
+
+def _url(getter: Callable[[Context], str | None], name: str) -> Callable[[Context], Target | None]:
+    def target(ctx: Context) -> Target | None:
+        value = getter(ctx)
+        if not value or not value.startswith(("http://", "https://")):
+            return None
+        return Target(name, value)
+
+    return target
+
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("gitlab", "GitLab web", _url(lambda c: c.settings.gitlab.url, "gitlab"), "gitlab.url"),
+    Endpoint(
+        "gitlab-ssh",
+        "GitLab SSH port",
+        lambda c: Target("gitlab-ssh", f"ssh://{c.settings.gitlab.host}:{c.settings.gitlab.ssh_port}")
+        if c.settings.gitlab.host
+        else None,
+        "gitlab.host",
+    ),
+    Endpoint("rancher", "Rancher dashboard", _url(lambda c: c.settings.rancher.url, "rancher"), "rancher.url"),
+    Endpoint("runai", "Run:ai dashboard", _url(lambda c: c.settings.runai.url, "runai"), "runai.url"),
+    Endpoint("cluster", "Run:ai cluster API", _cluster_target, "runai.cluster_url"),
+    Endpoint(
+        "harbor",
+        "Harbor registry",
+        lambda c: Target("harbor", f"https://{c.settings.harbor.registry}/v2/") if c.settings.harbor.registry else None,
+        "harbor.registry",
+    ),
+    Endpoint("ecs", "ECS object storage", _url(lambda c: c.settings.ecs.endpoint_url, "ecs"), "ecs.endpoint_url"),
+    Endpoint(
+        "mlflow", "MLflow tracking server", _url(lambda c: c.settings.mlflow.tracking_uri, "mlflow"),
+        "mlflow.tracking_uri",
+    ),
+)
+
+
+def _run_probe(endpoint: Endpoint) -> Callable[[Context, Recorder], None]:
+    check_id = f"vpn.{endpoint.key}"
+
+    def run(ctx: Context, rec: Recorder) -> None:
+        target = endpoint.target(ctx)
+        if target is None:
+            rec.skip(
+                check_id,
+                NOT_CONFIGURED,
+                f"No {endpoint.title} configured; nothing to probe",
+                hint=f"Set {endpoint.setting} if you use it (`aisg-check config` shows the settings).",
+            )
+            return
+        record(rec, check_id, target, probe(ctx, target, rec.step_timeout(ctx.timeout)))
+
+    return run
+
+
+def record(rec: Recorder, step: str, target: Target, outcome: object, title: str = "") -> None:
+    from aisg_check.network import Outcome
+
+    assert isinstance(outcome, Outcome)
+    details = dict(outcome.details)
+    details.setdefault("url", target.url)
+    if outcome.ok and not outcome.warn:
+        note = "" if target.verify else " (TLS not verified, as the kubeconfig says)"
+        rec.ok(step, outcome.summary + note, details=details, title=title)
+    elif outcome.ok:
+        assert outcome.diagnosis is not None
+        rec.warn(step, outcome.diagnosis, outcome.summary, hint=outcome.hint, details=details, title=title)
+    else:
+        assert outcome.diagnosis is not None
+        rec.fail(step, outcome.diagnosis, outcome.summary, hint=outcome.hint, details=details, title=title)
+
+
+def _run_extra(ctx: Context, rec: Recorder) -> None:
+    """Probe every extra endpoint at once; results keep the order of the setting."""
+    targets = [
+        Target(f"extra.{i}", url if "://" in url else f"tcp://{url}")
+        for i, url in enumerate(ctx.settings.vpn.extra, start=1)
+    ]
+    outcomes: dict[int, object] = {}
+    budget = rec.step_timeout(ctx.timeout)
+
+    def work(i: int, target: Target) -> None:
+        outcomes[i] = probe(ctx, target, budget)
+
+    threads = [threading.Thread(target=work, args=(i, t), daemon=True) for i, t in enumerate(targets)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for i, target in enumerate(targets):
+        record(rec, f"vpn.{target.name}", target, outcomes[i], title=f"Extra endpoint {target.url}")
+
+
+def _run_status(ctx: Context, rec: Recorder) -> None:
+    results = [r for check in PROBES for r in rec.prior(check.id)]
+    results += list(rec.prior("vpn.extra"))
+    probed = [r for r in results if r.code != NOT_CONFIGURED.code]
+    if not probed:
+        rec.skip("vpn.status", NOT_CONFIGURED, "No internal endpoint configured to probe")
+        return
+    failing = [r for r in probed if r.status in (Status.FAIL, Status.ERROR)]
+    details = {"probed": len(probed), "failing": [r.id for r in failing]}
+    if not failing:
+        rec.ok("vpn.status", f"On the VPN: all {len(probed)} internal endpoints answer", details=details)
+    elif all(r.code == VPN_DNS_FAILED.code for r in failing) and len(failing) == len(probed):
+        rec.fail(
+            "vpn.status",
+            VPN_NOT_CONNECTED,
+            f"Off the NUS VPN: none of the {len(probed)} internal host names resolve",
+            details=details,
+        )
+    else:
+        rec.warn(
+            "vpn.status",
+            VPN_PARTIAL,
+            f"{len(failing)} of {len(probed)} internal endpoints do not answer: "
+            + ", ".join(r.id for r in failing),
+            details=details,
+        )
+
+
+PROBES: tuple[Check, ...] = tuple(
+    Check(
+        id=f"vpn.{e.key}",
+        component="vpn",
+        title=e.title,
+        steps=(Step(f"vpn.{e.key}", e.title),),
+        run=_run_probe(e),
+        diagnoses=NETWORK_DIAGNOSES,
+        budget=1.0,
+    )
+    for e in ENDPOINTS
+)
+
+EXTRA = Check(
+    id="vpn.extra",
+    component="vpn",
+    title="Extra endpoints (vpn.extra)",
+    steps=(),
+    run=_run_extra,
+    diagnoses=NETWORK_DIAGNOSES,
+    budget=1.0,
+)
+
+STATUS = Check(
+    id="vpn.status",
+    component="vpn",
+    title="NUS VPN",
+    steps=(Step("vpn.status", "NUS VPN"),),
+    run=_run_status,
+    needs=(*(p.id for p in PROBES), EXTRA.id),
+    diagnoses=(VPN_NOT_CONNECTED, VPN_PARTIAL),
+    budget=0.0,
+)
+
+CHECKS: tuple[Check, ...] = (*PROBES, EXTRA, STATUS)

@@ -1,0 +1,421 @@
+"""Settings: embedded profile < user file < environment < command-line flags.
+
+The keys are a public contract (DESIGN.md §5): users' files and scripts depend on them.
+The schema is the dataclasses below; each field's metadata says what it is for and which
+environment variables of other tools feed it. Every value remembers where it came from, so
+`aisg-check config` can say so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+from aisg_check.secrets import Secret
+
+ENV_PREFIX = "AISG_CHECK_"
+CONFIG_ENV = "AISG_CHECK_CONFIG"
+PROFILE_NAME = "aisg"
+
+
+class ConfigError(Exception):
+    """A configuration problem the user must fix; printed as one line, exit code 2."""
+
+
+def setting(help: str, *, env: tuple[str, ...] = (), default: Any = None) -> Any:
+    return field(default=default, metadata={"help": help, "env": env})
+
+
+@dataclass(frozen=True)
+class GitlabSettings:
+    host: str = setting("GitLab host name for SSH", default="")
+    ssh_port: int = setting("GitLab's SSH port (the guide: 2222)", default=22)
+    ssh_user: str = setting("user in the SSH URL", default="git")
+    url: str = setting("GitLab web URL", default="")
+    repo: str | None = setting("an HTTPS repository URL for a real `git ls-remote`")
+    token: Secret | None = setting("personal access token for the HTTPS checks", env=("GITLAB_TOKEN",))
+    ssh_config: str | None = setting("ssh config file passed as `ssh -F` (default: the user's own)")
+    known_hosts: str | None = setting("known_hosts file passed as UserKnownHostsFile (default: ssh's own)")
+
+
+@dataclass(frozen=True)
+class RancherSettings:
+    url: str = setting("Rancher dashboard URL", default="")
+
+
+@dataclass(frozen=True)
+class RunaiSettings:
+    url: str = setting("Run:ai dashboard URL", default="")
+    cluster_url: str = setting("cluster API server probed when no kubeconfig names one", default="")
+    kubeconfig: str | None = setting("kubeconfig path (default: $KUBECONFIG, else ~/.kube/config)")
+    context: str | None = setting("kubeconfig context (default: its current-context)")
+    project: str | None = setting("Run:ai project; its namespace is runai-<project>")
+    namespace: str | None = setting("namespace to check permissions in (default: runai-<project>)")
+
+
+@dataclass(frozen=True)
+class HarborSettings:
+    registry: str = setting("Harbor registry host", default="")
+    projects: tuple[str, ...] = setting("Harbor projects you should be able to push to", default=())
+    robot_file: str | None = setting("robot account .json file from the MLOps team")
+
+
+@dataclass(frozen=True)
+class EcsSettings:
+    endpoint_url: str = setting("ECS S3 endpoint URL", default="")
+    profile: str | None = setting("AWS profile in ~/.aws/credentials", env=("AWS_PROFILE",))
+    buckets: tuple[str, ...] = setting("buckets to check by name (some are hidden from listing)", default=())
+    write_test: bool = setting("put, read back and delete one small object", default=False)
+
+
+@dataclass(frozen=True)
+class MlflowSettings:
+    tracking_uri: str | None = setting("project's MLflow tracking server", env=("MLFLOW_TRACKING_URI",))
+    experiment: str | None = setting("experiment to log the test run to", env=("MLFLOW_EXPERIMENT_NAME",))
+    create_experiment: bool = setting("create the experiment when it does not exist", default=False)
+    keep_run: bool = setting("keep the test run instead of deleting it", default=False)
+
+
+@dataclass(frozen=True)
+class VpnSettings:
+    extra: tuple[str, ...] = setting("more URLs (or host:port) to probe", default=())
+
+
+@dataclass(frozen=True)
+class Settings:
+    timeout: float = setting("seconds for each network step", default=5.0)
+    ca_bundle: str | None = setting("PEM file trusted in addition to the system store")
+    docs_base_url: str = setting("page of the diagnosis catalogue that docs_url links point into", default="")
+    gitlab: GitlabSettings = field(default_factory=GitlabSettings)
+    rancher: RancherSettings = field(default_factory=RancherSettings)
+    runai: RunaiSettings = field(default_factory=RunaiSettings)
+    harbor: HarborSettings = field(default_factory=HarborSettings)
+    ecs: EcsSettings = field(default_factory=EcsSettings)
+    mlflow: MlflowSettings = field(default_factory=MlflowSettings)
+    vpn: VpnSettings = field(default_factory=VpnSettings)
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    path: str
+    type: Any
+    help: str
+    env: tuple[str, ...]
+
+    @property
+    def env_name(self) -> str:
+        return ENV_PREFIX + self.path.replace(".", "_").upper()
+
+    @property
+    def secret(self) -> bool:
+        return _base_type(self.type) is Secret
+
+
+def _base_type(tp: Any) -> Any:
+    """`str | None` → `str`."""
+    if typing.get_origin(tp) in (Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0] if len(args) == 1 else tp
+    return tp
+
+
+def _nullable(tp: Any) -> bool:
+    return typing.get_origin(tp) in (Union, types.UnionType) and type(None) in typing.get_args(tp)
+
+
+def _walk(cls: type, prefix: str = "") -> list[KeySpec]:
+    hints = typing.get_type_hints(cls)
+    specs: list[KeySpec] = []
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        if dataclasses.is_dataclass(tp):
+            specs.extend(_walk(tp, f"{prefix}{f.name}."))  # type: ignore[arg-type]
+        else:
+            specs.append(KeySpec(prefix + f.name, tp, f.metadata.get("help", ""), f.metadata.get("env", ())))
+    return specs
+
+
+KEYS: tuple[KeySpec, ...] = tuple(_walk(Settings))
+KEYS_BY_PATH: Mapping[str, KeySpec] = {k.path: k for k in KEYS}
+SECTIONS: frozenset[str] = frozenset(p.split(".")[0] for p in KEYS_BY_PATH if "." in p)
+
+
+@dataclass(frozen=True)
+class Value:
+    value: Any
+    source: str  # "profile aisg", "file /x/config.yaml:12", "env AISG_CHECK_TIMEOUT", "flag --timeout"
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    settings: Settings
+    values: Mapping[str, Value]
+    config_file: Path | None
+
+    def secrets(self) -> list[Secret]:
+        return [v.value for v in self.values.values() if isinstance(v.value, Secret)]
+
+
+# ---------------------------------------------------------------------------------------------
+# coercion
+
+
+def _coerce(spec: KeySpec, raw: Any, where: str, *, from_text: bool) -> Any:
+    """Turn a YAML value (or an env/flag string when `from_text`) into the key's type."""
+    tp = _base_type(spec.type)
+    if raw is None or (from_text and raw == "" and _nullable(spec.type)):
+        if _nullable(spec.type):
+            return None
+        raise ConfigError(f"{where}: '{spec.path}' must not be empty (expected {_type_name(spec.type)})")
+    try:
+        if tp is bool:
+            return _to_bool(raw, from_text)
+        if tp is int:
+            if isinstance(raw, bool) or (not from_text and not isinstance(raw, int)):
+                raise ValueError
+            return int(raw)
+        if tp is float:
+            if isinstance(raw, bool) or (not from_text and not isinstance(raw, (int, float))):
+                raise ValueError
+            value = float(raw)
+            if spec.path == "timeout" and not value > 0:
+                raise ConfigError(f"{where}: 'timeout' must be a number of seconds greater than 0, got {raw}")
+            return value
+        if tp is str:
+            if not from_text and not isinstance(raw, (str, int, float)) or isinstance(raw, bool):
+                raise ValueError
+            return str(raw)
+        if tp is Secret:
+            if not isinstance(raw, str):
+                raise ValueError
+            return Secret(raw)
+        if typing.get_origin(tp) is tuple:
+            if from_text and isinstance(raw, str):
+                return tuple(item.strip() for item in raw.split(",") if item.strip())
+            if not isinstance(raw, list) or not all(isinstance(i, (str, int)) for i in raw):
+                raise ValueError
+            return tuple(str(i) for i in raw)
+    except ValueError:
+        shown = "<hidden>" if spec.secret else repr(raw)
+        raise ConfigError(
+            f"{where}: '{spec.path}' must be {_type_name(spec.type)}, got {shown}"
+        ) from None
+    raise AssertionError(f"unhandled type {tp!r} for {spec.path}")
+
+
+def _to_bool(raw: Any, from_text: bool) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if from_text and isinstance(raw, str):
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+    raise ValueError
+
+
+def _type_name(tp: Any) -> str:
+    base = _base_type(tp)
+    names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string", Secret: "a string"}
+    name = names.get(base) or ("a list of strings" if typing.get_origin(base) is tuple else str(base))
+    return f"{name} or null" if _nullable(tp) else name
+
+
+def _unknown_key(path: str, where: str) -> ConfigError:
+    candidates = list(KEYS_BY_PATH) + sorted(SECTIONS)
+    near = difflib.get_close_matches(path, candidates, n=1, cutoff=0.6)
+    hint = f"; did you mean '{near[0]}'?" if near else "; see `aisg-check config` for the valid keys"
+    return ConfigError(f"{where}: unknown key '{path}'{hint}")
+
+
+# ---------------------------------------------------------------------------------------------
+# sources
+
+
+def _read_yaml(text: str, name: str) -> dict[str, tuple[Any, int]]:
+    """Parse a config document into {dotted key: (python value, line)}; errors name file and line."""
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            root = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = f":{mark.line + 1}" if mark else ""
+            problem = exc.problem or exc.context or "invalid YAML"
+            raise ConfigError(f"{name}{line}: invalid YAML: {problem}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{name}: invalid YAML: {exc}") from None
+        if root is None:
+            raise ConfigError(f"{name}: the file is empty; add settings to it or remove it")
+        if not isinstance(root, yaml.MappingNode):
+            raise ConfigError(f"{name}:{root.start_mark.line + 1}: expected a mapping of settings at the top")
+        out: dict[str, tuple[Any, int]] = {}
+        _flatten_node(loader, root, "", name, out)
+        return out
+    finally:
+        loader.dispose()
+
+
+def _flatten_node(
+    loader: yaml.SafeLoader, node: yaml.MappingNode, prefix: str, name: str, out: dict[str, tuple[Any, int]]
+) -> None:
+    for key_node, value_node in node.value:
+        line = key_node.start_mark.line + 1
+        key = f"{prefix}{key_node.value}"
+        where = f"{name}:{line}"
+        if not prefix and key in SECTIONS:
+            if isinstance(value_node, yaml.ScalarNode) and value_node.tag == "tag:yaml.org,2002:null":
+                continue  # an empty section ("harbor:") is harmless
+            if not isinstance(value_node, yaml.MappingNode):
+                raise ConfigError(f"{where}: '{key}' must be a mapping of settings")
+            _flatten_node(loader, value_node, key + ".", name, out)
+            continue
+        if key not in KEYS_BY_PATH:
+            raise _unknown_key(key, where)
+        if key in out:
+            raise ConfigError(f"{where}: '{key}' is set twice")
+        try:
+            value = loader.construct_object(value_node, deep=True)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{where}: '{key}': invalid value: {exc}") from None
+        out[key] = (value, line)
+
+
+def _embedded_profile() -> str:
+    return resources.files("aisg_check").joinpath("profiles", f"{PROFILE_NAME}.yaml").read_text("utf-8")
+
+
+def user_config_path(env: Mapping[str, str]) -> Path:
+    """Where the user file lives when neither --config nor AISG_CHECK_CONFIG says otherwise."""
+    if env.get("XDG_CONFIG_HOME") and os.name != "nt":
+        return Path(env["XDG_CONFIG_HOME"]) / "aisg-check" / "config.yaml"
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("aisg-check", appauthor=False)) / "config.yaml"
+
+
+def _locate_user_file(explicit: Path | None, env: Mapping[str, str]) -> tuple[Path | None, bool]:
+    """Return (path, required): a file named by the user must exist; the default may not."""
+    if explicit is not None:
+        return explicit, True
+    if env.get(CONFIG_ENV):
+        return Path(env[CONFIG_ENV]).expanduser(), True
+    return user_config_path(env), False
+
+
+def _read_user_file(path: Path, required: bool) -> str | None:
+    try:
+        return path.read_text("utf-8")
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(f"{path}: config file not found") from None
+        return None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, expected a YAML config file") from None
+    except PermissionError:
+        raise ConfigError(f"{path}: cannot read the config file (permission denied)") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the config file is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
+
+
+def load(
+    *,
+    env: Mapping[str, str],
+    config_file: Path | None = None,
+    overrides: Sequence[tuple[str, Any, str]] = (),
+) -> LoadedConfig:
+    """Build the effective settings.
+
+    `overrides` are command-line values as (dotted key, value, flag name); string values
+    are parsed like environment values, other values are taken as typed.
+    """
+    values: dict[str, Value] = {}
+
+    profile_name = f"profile {PROFILE_NAME}"
+    for key, (raw, _line) in _read_yaml(_embedded_profile(), f"<embedded {PROFILE_NAME} profile>").items():
+        values[key] = Value(_coerce(KEYS_BY_PATH[key], raw, profile_name, from_text=False), profile_name)
+
+    path, required = _locate_user_file(config_file, env)
+    used_file: Path | None = None
+    if path is not None:
+        text = _read_user_file(path, required)
+        if text is not None:
+            used_file = path
+            for key, (raw, line) in _read_yaml(text, str(path)).items():
+                where = f"{path}:{line}"
+                values[key] = Value(_coerce(KEYS_BY_PATH[key], raw, where, from_text=False), f"file {where}")
+
+    for spec in KEYS:
+        # Other tools' own variables first, so that our explicit AISG_CHECK_* wins over them.
+        for name in (*spec.env, spec.env_name):
+            if name in env and env[name] != "":
+                where = f"environment variable {name}"
+                values[spec.path] = Value(_coerce(spec, env[name], where, from_text=True), f"env {name}")
+
+    for env_name in env:
+        if env_name.startswith(ENV_PREFIX) and env_name != CONFIG_ENV:
+            if env_name not in {k.env_name for k in KEYS}:
+                dotted = env_name[len(ENV_PREFIX) :].lower()
+                near = difflib.get_close_matches(
+                    env_name, [k.env_name for k in KEYS] + [CONFIG_ENV], n=1, cutoff=0.7
+                )
+                hint = f"; did you mean {near[0]}?" if near else ""
+                raise ConfigError(f"environment variable {env_name}: no setting '{dotted}'{hint}")
+
+    for key, raw, flag in overrides:
+        if key not in KEYS_BY_PATH:
+            raise _unknown_key(key, f"flag {flag}")
+        spec = KEYS_BY_PATH[key]
+        values[key] = Value(_coerce(spec, raw, f"flag {flag}", from_text=isinstance(raw, str)), f"flag {flag}")
+
+    return LoadedConfig(settings=_build(values), values=values, config_file=used_file)
+
+
+def parse_set_option(item: str) -> tuple[str, str]:
+    """`--set harbor.projects=a,b` → ('harbor.projects', 'a,b')."""
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"flag --set: expected KEY=VALUE, got '{item}'")
+    return key.strip(), value
+
+
+def _build(values: Mapping[str, Value]) -> Settings:
+    sections: dict[str, dict[str, Any]] = {}
+    top: dict[str, Any] = {}
+    for key, value in values.items():
+        section, _, name = key.rpartition(".")
+        if section:
+            sections.setdefault(section, {})[name] = value.value
+        else:
+            top[key] = value.value
+    hints = typing.get_type_hints(Settings)
+    for section, fields in sections.items():
+        top[section] = hints[section](**fields)
+    return Settings(**top)
+
+
+def display_value(value: Any) -> str:
+    if isinstance(value, Secret):
+        return "***"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(value) + "]"
+    from aisg_check.secrets import strip_userinfo
+
+    return strip_userinfo(str(value))

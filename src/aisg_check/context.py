@@ -1,0 +1,170 @@
+"""What a check may touch: the settings and every side effect, injected.
+
+Checks never read `os.environ`, call `subprocess` or open sockets through a global; they go
+through the context, so tests can point them at real local servers or at fakes without
+patching import paths.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aisg_check.config import Settings
+from aisg_check.secrets import Scrubber
+
+if TYPE_CHECKING:
+    import httpx
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    argv: tuple[str, ...]
+    returncode: int | None
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+    not_found: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out and not self.not_found
+
+
+CommandRunner = Callable[..., CommandResult]
+
+
+def run_command(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    input: str | None = None,
+    cwd: str | None = None,
+) -> CommandResult:
+    """Run a program with a hard timeout; never prompts (stdin is empty or `input`).
+
+    The child gets its own process group so that a timeout kills what it started too
+    (ssh's ProxyCommand, a credential helper's own children).
+    """
+    args = tuple(str(a) for a in argv)
+    try:
+        proc = subprocess.Popen(
+            args,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            start_new_session=(os.name != "nt"),
+        )
+    except FileNotFoundError:
+        return CommandResult(args, None, "", f"{args[0]}: not found", not_found=True)
+    except PermissionError as exc:
+        return CommandResult(args, None, "", f"{args[0]}: {exc.strerror}", not_found=True)
+    try:
+        out, err = proc.communicate(input=input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_tree(proc)
+        out, err = proc.communicate()
+        return CommandResult(args, None, out or "", err or "", timed_out=True)
+    return CommandResult(args, proc.returncode, out, err)
+
+
+def _kill_tree(proc: subprocess.Popen[str]) -> None:
+    if os.name != "nt":
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+            return
+        except (ProcessLookupError, PermissionError):
+            pass
+    proc.kill()
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    env: Mapping[str, str]
+    home: Path
+    scrubber: Scrubber = field(default_factory=Scrubber)
+    verbose: bool = False
+    clock: Callable[[], float] = time.monotonic
+    run: CommandRunner = run_command
+    which: Callable[[str], str | None] = shutil.which
+    platform: str = sys.platform
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def timeout(self) -> float:
+        return self.settings.timeout
+
+    def ca_files(self) -> list[str]:
+        """PEM files trusted on top of the system store, in the order they are added."""
+        files = []
+        if self.settings.ca_bundle:
+            files.append(str(self.path(self.settings.ca_bundle)))
+        # requests (and so the MLflow client) honours REQUESTS_CA_BUNDLE; trust what it trusts.
+        # A stale variable pointing nowhere is the user's other tools' problem, not a crash here.
+        for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
+            if self.env.get(name) and os.path.isfile(self.env[name]):
+                files.append(self.env[name])
+        return files
+
+    def ssl_context(self, *, verify: bool = True) -> ssl.SSLContext:
+        """A TLS client context: system store (and SSL_CERT_FILE), certifi, and our CA files."""
+        key = f"ssl:{verify}"
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                return cached  # type: ignore[no-any-return]
+            context = ssl.create_default_context()
+            if not verify:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            else:
+                try:
+                    # macOS python.org builds have no system store; certifi is httpx's own.
+                    import certifi
+
+                    context.load_verify_locations(cafile=certifi.where())
+                except (ImportError, OSError):
+                    pass
+                for path in self.ca_files():
+                    context.load_verify_locations(cafile=path)
+            self._cache[key] = context
+            return context
+
+    def http(self, *, verify: bool = True, timeout: float | None = None, **kwargs: Any) -> httpx.Client:
+        """An httpx client with our CA handling, proxies from the environment and a timeout."""
+        import httpx
+
+        from aisg_check import __version__
+
+        return httpx.Client(
+            verify=self.ssl_context(verify=verify),
+            timeout=httpx.Timeout(timeout if timeout is not None else self.timeout),
+            trust_env=True,
+            follow_redirects=False,
+            headers={"User-Agent": f"aisg-check/{__version__}"},
+            **kwargs,
+        )
+
+    def path(self, value: str) -> Path:
+        """Expand `~` against the context's home, not the process's."""
+        if value == "~" or value.startswith(("~/", "~\\")):
+            return self.home / value[2:]
+        return Path(value)

@@ -1,0 +1,141 @@
+"""The shared vocabulary: statuses, diagnoses, results and the report of a run.
+
+Checks produce `CheckResult`s; reporters turn a `RunReport` into text. Nothing here knows
+about formats, the network or the terminal.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+
+class Status(str, enum.Enum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+    ERROR = "error"
+
+    @property
+    def is_problem(self) -> bool:
+        return self in (Status.FAIL, Status.ERROR)
+
+
+# Order used to pick "the worst" of several statuses.
+SEVERITY: Mapping[Status, int] = MappingProxyType(
+    {Status.PASS: 0, Status.SKIP: 1, Status.WARN: 2, Status.FAIL: 3, Status.ERROR: 4}
+)
+
+CONTACT_MLOPS = "the MLOps team (mlops@aisingapore.org)"
+CONTACT_DATAOPS = "the DataOps team (dataops@aisingapore.org)"
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A stable diagnosis code with what it means; the docs catalogue is generated from these.
+
+    `fix` is the generic remedy; a check usually gives a more concrete hint (the exact
+    command, file or name) when it reports the code.
+    """
+
+    code: str
+    title: str
+    cause: str
+    fix: str
+    contact: str | None = None
+
+    @property
+    def anchor(self) -> str:
+        # Heading slug used by both GitLab's Markdown renderer and MkDocs' toc extension.
+        return self.code.lower()
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    id: str
+    component: str
+    title: str
+    status: Status
+    summary: str
+    code: str | None = None
+    hint: str | None = None
+    docs_url: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+    duration_s: float = 0.0
+    blocked_by: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "component": self.component,
+            "title": self.title,
+            "status": self.status.value,
+            "summary": self.summary,
+            "code": self.code,
+            "hint": self.hint,
+            "docs_url": self.docs_url,
+            "details": dict(self.details),
+            "duration_s": round(self.duration_s, 3),
+            "blocked_by": self.blocked_by,
+        }
+
+
+@dataclass(frozen=True)
+class Summary:
+    passed: int = 0
+    warned: int = 0
+    failed: int = 0
+    skipped: int = 0
+    errored: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "pass": self.passed,
+            "warn": self.warned,
+            "fail": self.failed,
+            "skip": self.skipped,
+            "error": self.errored,
+        }
+
+
+@dataclass(frozen=True)
+class RunReport:
+    tool_name: str
+    tool_version: str
+    started_at: str  # ISO 8601, UTC
+    duration_s: float
+    results: tuple[CheckResult, ...]
+    interrupted: bool = False
+
+    @property
+    def summary(self) -> Summary:
+        counts = {status: 0 for status in Status}
+        for result in self.results:
+            counts[result.status] += 1
+        return Summary(
+            passed=counts[Status.PASS],
+            warned=counts[Status.WARN],
+            failed=counts[Status.FAIL],
+            skipped=counts[Status.SKIP],
+            errored=counts[Status.ERROR],
+        )
+
+    def exit_code(self, *, strict: bool = False) -> int:
+        if self.interrupted:
+            return 130
+        summary = self.summary
+        if summary.failed or summary.errored:
+            return 1
+        if strict and summary.warned:
+            return 1
+        return 0
+
+    def components(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for result in self.results:
+            seen.setdefault(result.component, None)
+        return list(seen)

@@ -1,0 +1,506 @@
+"""Reachability, layer by layer: DNS → TCP connect → TLS handshake (verified) → an answer.
+
+Shared by the `vpn` probes, the `rancher` check and every check that talks to a server,
+so that one failure is always diagnosed with the same code and the same concrete hint.
+Plain sockets on purpose: the probe must not pay for importing an HTTP library, and it
+has to see each layer separately (httpx folds them into one exception).
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import proxy_bypass_environment
+
+from aisg_check.context import Context
+from aisg_check.model import CONTACT_MLOPS, Diagnosis
+
+VPN_DNS_FAILED = Diagnosis(
+    "VPN_DNS_FAILED",
+    "Host name does not resolve",
+    "The internal host name could not be resolved: this machine is most likely not connected to the "
+    "NUS VPN, or the VPN's DNS servers are not in use.",
+    "Connect to the NUS VPN and run again. If you are connected, check that the VPN's DNS is used "
+    "(`nslookup <host>`); on Windows/macOS disconnect and reconnect the VPN client.",
+    CONTACT_MLOPS,
+)
+VPN_CONNECT_TIMEOUT = Diagnosis(
+    "VPN_CONNECT_TIMEOUT",
+    "Connection timed out",
+    "The host name resolves but nothing answered the TCP connection in time: the VPN is down or "
+    "a firewall drops the traffic.",
+    "Connect to (or reconnect) the NUS VPN and run again; on a corporate network, ask whether the "
+    "port is blocked.",
+    CONTACT_MLOPS,
+)
+VPN_CONNECT_REFUSED = Diagnosis(
+    "VPN_CONNECT_REFUSED",
+    "Connection refused",
+    "The host answered but refused the connection on that port: a wrong port in the settings, or the "
+    "service is down.",
+    "Check the port in your settings (`aisg-check config`); if it is right, the service is down: "
+    "tell the MLOps team.",
+    CONTACT_MLOPS,
+)
+VPN_NO_ROUTE = Diagnosis(
+    "VPN_NO_ROUTE",
+    "No route to the host",
+    "The network has no route to the host's address: the VPN is not connected or routes only part "
+    "of the traffic.",
+    "Connect to the NUS VPN (full tunnel) and run again.",
+    CONTACT_MLOPS,
+)
+ENDPOINT_NO_ANSWER = Diagnosis(
+    "ENDPOINT_NO_ANSWER",
+    "Connected, but no answer",
+    "The TCP connection was accepted but the server sent nothing within the timeout: an overloaded "
+    "service, or a middlebox that swallows the traffic.",
+    "Run again with a larger --timeout; if it persists, tell the MLOps team which host hangs.",
+    CONTACT_MLOPS,
+)
+ENDPOINT_UNEXPECTED_ANSWER = Diagnosis(
+    "ENDPOINT_UNEXPECTED_ANSWER",
+    "Unexpected answer",
+    "Something answered on the port, but not the protocol expected (HTTP, TLS or SSH): a captive "
+    "portal, a proxy, or a wrong port.",
+    "Check the URL and port in your settings; on hotel or guest Wi-Fi, sign in to the portal first.",
+)
+ENDPOINT_HTTP_ERROR = Diagnosis(
+    "ENDPOINT_HTTP_ERROR",
+    "Server error",
+    "The server answered with an HTTP 5xx error: it is up but broken, or a gateway in front of it is.",
+    "Try again in a few minutes; if it persists, tell the MLOps team.",
+    CONTACT_MLOPS,
+)
+TLS_UNTRUSTED_CERT = Diagnosis(
+    "TLS_UNTRUSTED_CERT",
+    "Certificate not trusted",
+    "The server's TLS certificate is signed by a CA this machine does not trust: a TLS-inspecting "
+    "proxy or antivirus, or a private CA.",
+    "Get the root CA certificate (PEM) and trust it: `ca_bundle: /path/ca.pem` in the aisg-check "
+    "config (or --ca-bundle); for Python tools and MLflow `export REQUESTS_CA_BUNDLE=/path/ca.pem`; "
+    "for aws `export AWS_CA_BUNDLE=/path/ca.pem`; for git `git config --global http.sslCAInfo "
+    "/path/ca.pem`; for Docker copy it to /etc/docker/certs.d/<host>/ca.crt.",
+    CONTACT_MLOPS,
+)
+TLS_HOSTNAME_MISMATCH = Diagnosis(
+    "TLS_HOSTNAME_MISMATCH",
+    "Certificate is for another name",
+    "The certificate the server presented does not name the host you asked for: a wrong host in the "
+    "settings, a captive portal, or an intercepting proxy.",
+    "Check the host name in your settings (`aisg-check config`); if it is right, tell the MLOps team.",
+    CONTACT_MLOPS,
+)
+TLS_CERT_EXPIRED = Diagnosis(
+    "TLS_CERT_EXPIRED",
+    "Certificate expired",
+    "The server's certificate has expired (or this machine's clock is wrong).",
+    "Check this machine's date and time; if it is right, tell the MLOps team the certificate expired.",
+    CONTACT_MLOPS,
+)
+TLS_HANDSHAKE_FAILED = Diagnosis(
+    "TLS_HANDSHAKE_FAILED",
+    "TLS handshake failed",
+    "The TLS handshake failed for a reason other than trust: a protocol or cipher mismatch, or a "
+    "middlebox that breaks TLS.",
+    "Run again with --verbose to see the TLS error, and send it to the MLOps team.",
+    CONTACT_MLOPS,
+)
+PROXY_UNREACHABLE = Diagnosis(
+    "PROXY_UNREACHABLE",
+    "Proxy unreachable",
+    "HTTPS_PROXY (or ALL_PROXY) names a proxy that cannot be reached from here.",
+    "Fix or unset HTTPS_PROXY/ALL_PROXY, or add the internal domains to NO_PROXY: "
+    "`export NO_PROXY=$NO_PROXY,.aisingapore.net,.nus.edu.sg,.run.ai`.",
+)
+PROXY_INTERCEPTS_INTERNAL = Diagnosis(
+    "PROXY_INTERCEPTS_INTERNAL",
+    "Proxy in the way of an internal host",
+    "Requests to this internal host go through the proxy in HTTPS_PROXY, which cannot reach it.",
+    "Bypass the proxy for internal hosts: `export NO_PROXY=$NO_PROXY,.aisingapore.net,.nus.edu.sg,"
+    ".run.ai` (Windows: `setx NO_PROXY ...`), then run again.",
+)
+
+NETWORK_DIAGNOSES = (
+    VPN_DNS_FAILED,
+    VPN_CONNECT_TIMEOUT,
+    VPN_CONNECT_REFUSED,
+    VPN_NO_ROUTE,
+    ENDPOINT_NO_ANSWER,
+    ENDPOINT_UNEXPECTED_ANSWER,
+    ENDPOINT_HTTP_ERROR,
+    TLS_UNTRUSTED_CERT,
+    TLS_HOSTNAME_MISMATCH,
+    TLS_CERT_EXPIRED,
+    TLS_HANDSHAKE_FAILED,
+    PROXY_UNREACHABLE,
+    PROXY_INTERCEPTS_INTERNAL,
+)
+
+# OpenSSL verify codes (x509_vfy.h) that mean "I do not trust who signed this".
+_UNTRUSTED_CODES = {2, 18, 19, 20, 21, 27}
+_EXPIRED_CODE = 10
+_HOSTNAME_CODE = 62
+
+
+@dataclass(frozen=True)
+class Target:
+    """Something to probe: `https://host[:port]/path`, `http://…`, or `ssh://host:port`."""
+
+    name: str
+    url: str
+    verify: bool = True
+    ca_data: str | None = None  # extra PEM to trust (a kubeconfig's certificate-authority-data)
+
+    @property
+    def parts(self) -> tuple[str, str, int, str]:
+        split = urlsplit(self.url if "://" in self.url else f"tcp://{self.url}")
+        scheme = split.scheme.lower()
+        default = {"https": 443, "http": 80, "ssh": 22}.get(scheme, 0)
+        try:
+            port = split.port or default
+        except ValueError:
+            port = 0
+        return scheme, split.hostname or "", port, split.path or "/"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    summary: str
+    diagnosis: Diagnosis | None = None
+    hint: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+    warn: bool = False  # reachable, but with something to say (e.g. an HTTP 5xx)
+
+
+class _Budget:
+    def __init__(self, total: float) -> None:
+        self.end = time.monotonic() + total
+
+    def left(self) -> float:
+        return max(0.05, self.end - time.monotonic())
+
+
+def resolve(host: str, port: int, timeout: float) -> list[tuple[Any, ...]]:
+    """getaddrinfo with a timeout (it has none of its own); raises socket.gaierror or TimeoutError."""
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["v"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except BaseException as exc:
+            box["e"] = exc
+
+    thread = threading.Thread(target=work, daemon=True, name=f"dns-{host}")
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise TimeoutError(f"resolving {host} took longer than {timeout:g}s")
+    if "e" in box:
+        raise box["e"]
+    return box["v"]  # type: ignore[no-any-return]
+
+
+def proxy_for(ctx: Context, scheme: str, host: str) -> str | None:
+    """The proxy URL the environment routes this host through, as curl/requests/httpx would."""
+    env = {k.lower(): v for k, v in ctx.env.items() if k.lower().endswith("_proxy") and v}
+    proxy = env.get(f"{scheme}_proxy") or env.get("all_proxy")
+    if not proxy:
+        return None
+    if "no_proxy" in env and proxy_bypass_environment(host, {"no": env["no_proxy"]}):
+        return None
+    return proxy
+
+
+def _dns_outcome(host: str, exc: BaseException, what: str) -> Outcome:
+    return Outcome(
+        False,
+        f"{host} does not resolve ({what})",
+        VPN_DNS_FAILED,
+        f"Connect to the NUS VPN and run again; `nslookup {host}` must give an address.",
+        {"host": host, "layer": "dns", "error": str(exc)},
+    )
+
+
+def connect(host: str, port: int, budget: _Budget, details: dict[str, Any]) -> socket.socket | Outcome:
+    """Resolve and connect, trying each address; returns the socket or a diagnosed Outcome."""
+    t0 = time.monotonic()
+    try:
+        infos = resolve(host, port, budget.left())
+    except TimeoutError as exc:
+        return _dns_outcome(host, exc, "timed out")
+    except (socket.gaierror, UnicodeError, OSError) as exc:
+        return _dns_outcome(host, exc, "lookup failed")
+    details["dns_ms"] = round((time.monotonic() - t0) * 1000, 1)
+    details["addresses"] = sorted({info[4][0] for info in infos})
+    last: Outcome | None = None
+    for family, socktype, proto, _canon, addr in infos:
+        sock = socket.socket(family, socktype, proto)
+        sock.settimeout(budget.left())
+        t1 = time.monotonic()
+        try:
+            sock.connect(addr)
+        except TimeoutError:
+            sock.close()
+            last = Outcome(
+                False,
+                f"{host}:{port} did not accept a connection within {budget.left():.1f}s",
+                VPN_CONNECT_TIMEOUT,
+                None,
+                {**details, "layer": "tcp"},
+            )
+            break  # the budget is spent; trying the next address would only overrun it
+        except ConnectionRefusedError:
+            sock.close()
+            last = Outcome(
+                False,
+                f"{host}:{port} refused the connection",
+                VPN_CONNECT_REFUSED,
+                None,
+                {**details, "layer": "tcp"},
+            )
+            continue
+        except OSError as exc:
+            sock.close()
+            code = VPN_NO_ROUTE if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH) else VPN_CONNECT_TIMEOUT
+            last = Outcome(False, f"{host}:{port}: {exc.strerror or exc}", code, None, {**details, "layer": "tcp"})
+            continue
+        details["connect_ms"] = round((time.monotonic() - t1) * 1000, 1)
+        details["address"] = addr[0]
+        return sock
+    assert last is not None
+    return last
+
+
+def classify_tls_error(host: str, exc: ssl.SSLError) -> tuple[Diagnosis, str]:
+    """Map an ssl error to a diagnosis and a one-line summary naming the host."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        message = exc.verify_message or str(exc)
+        if exc.verify_code == _HOSTNAME_CODE or "hostname mismatch" in message.lower():
+            return TLS_HOSTNAME_MISMATCH, f"The certificate of {host} is not valid for that name ({message})"
+        if exc.verify_code == _EXPIRED_CODE:
+            return TLS_CERT_EXPIRED, f"The certificate of {host} has expired ({message})"
+        if exc.verify_code in _UNTRUSTED_CODES or "self-signed" in message or "issuer" in message:
+            return TLS_UNTRUSTED_CERT, f"The certificate of {host} is not trusted here ({message})"
+        return TLS_UNTRUSTED_CERT, f"The certificate of {host} failed verification ({message})"
+    return TLS_HANDSHAKE_FAILED, f"TLS handshake with {host} failed: {exc.reason or exc}"
+
+
+def _tls(
+    ctx: Context, target: Target, sock: socket.socket, host: str, budget: _Budget, details: dict[str, Any]
+) -> ssl.SSLSocket | Outcome:
+    context = ctx.ssl_context(verify=target.verify)
+    if target.ca_data and target.verify:
+        context = ssl.create_default_context(cadata=target.ca_data)
+    sock.settimeout(budget.left())
+    t0 = time.monotonic()
+    try:
+        tls = context.wrap_socket(sock, server_hostname=host)
+    except ssl.SSLError as exc:
+        sock.close()
+        diagnosis, summary = classify_tls_error(host, exc)
+        hint = None
+        if diagnosis is TLS_UNTRUSTED_CERT:
+            hint = (
+                f"{diagnosis.fix} Check the certificate with `openssl s_client -connect {host}:"
+                f"{target.parts[2]} -showcerts`."
+            )
+        return Outcome(False, summary, diagnosis, hint, {**details, "layer": "tls"})
+    except (TimeoutError, socket.timeout):
+        sock.close()
+        return Outcome(
+            False,
+            f"{host}:{target.parts[2]} accepted the connection but did not complete a TLS handshake "
+            f"within the timeout",
+            ENDPOINT_NO_ANSWER,
+            None,
+            {**details, "layer": "tls"},
+        )
+    except OSError as exc:
+        sock.close()
+        return Outcome(
+            False,
+            f"{host}:{target.parts[2]} closed the connection during the TLS handshake: {exc}",
+            TLS_HANDSHAKE_FAILED,
+            None,
+            {**details, "layer": "tls"},
+        )
+    details["tls_ms"] = round((time.monotonic() - t0) * 1000, 1)
+    details["tls_version"] = tls.version()
+    details["tls_verified"] = target.verify
+    return tls
+
+
+def _read_line(sock: socket.socket, limit: int = 4096) -> bytes:
+    data = b""
+    while b"\n" not in data and len(data) < limit:
+        chunk = sock.recv(1024)
+        if not chunk:
+            break
+        data += chunk
+    return data.split(b"\n", 1)[0]
+
+
+def _http_answer(
+    sock: socket.socket, host: str, port: int, path: str, budget: _Budget, details: dict[str, Any]
+) -> Outcome:
+    request = f"HEAD {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: aisg-check\r\nConnection: close\r\n\r\n"
+    sock.settimeout(budget.left())
+    t0 = time.monotonic()
+    try:
+        sock.sendall(request.encode("ascii", "replace"))
+        line = _read_line(sock)
+    except (TimeoutError, socket.timeout):
+        return Outcome(
+            False,
+            f"{host}:{port} accepted the request but sent no HTTP answer within the timeout",
+            ENDPOINT_NO_ANSWER,
+            None,
+            {**details, "layer": "http"},
+        )
+    except OSError as exc:
+        return Outcome(
+            False, f"{host}:{port}: {exc}", ENDPOINT_NO_ANSWER, None, {**details, "layer": "http"}
+        )
+    finally:
+        sock.close()
+    details["http_ms"] = round((time.monotonic() - t0) * 1000, 1)
+    parts = line.decode("latin-1").split()
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        return Outcome(
+            False,
+            f"{host}:{port} answered, but not with HTTP ({line[:40]!r})",
+            ENDPOINT_UNEXPECTED_ANSWER,
+            None,
+            {**details, "layer": "http"},
+        )
+    status = int(parts[1])
+    details["http_status"] = status
+    if status >= 500:
+        return Outcome(
+            True,
+            f"{host} answers, but with HTTP {status}",
+            ENDPOINT_HTTP_ERROR,
+            None,
+            {**details, "layer": "http"},
+            warn=True,
+        )
+    return Outcome(True, f"{host}:{port} answers HTTP {status}", details=details)
+
+
+def _ssh_banner(sock: socket.socket, host: str, port: int, budget: _Budget, details: dict[str, Any]) -> Outcome:
+    sock.settimeout(budget.left())
+    try:
+        line = _read_line(sock)
+    except (TimeoutError, socket.timeout):
+        return Outcome(
+            False,
+            f"{host}:{port} accepted the connection but sent no SSH greeting within the timeout",
+            ENDPOINT_NO_ANSWER,
+            None,
+            {**details, "layer": "ssh"},
+        )
+    except OSError as exc:
+        return Outcome(False, f"{host}:{port}: {exc}", ENDPOINT_NO_ANSWER, None, {**details, "layer": "ssh"})
+    finally:
+        sock.close()
+    banner = line.decode("latin-1").strip()
+    if not banner.startswith("SSH-"):
+        return Outcome(
+            False,
+            f"{host}:{port} answered, but not with SSH ({banner[:40]!r})",
+            ENDPOINT_UNEXPECTED_ANSWER,
+            None,
+            {**details, "layer": "ssh"},
+        )
+    details["ssh_banner"] = banner[:80]
+    return Outcome(True, f"{host}:{port} answers SSH", details=details)
+
+
+def _via_proxy(ctx: Context, target: Target, proxy: str, budget: _Budget, details: dict[str, Any]) -> Outcome:
+    """The host is reached through a proxy: the proxy must answer and must reach the host."""
+    from urllib.parse import urlsplit as split
+
+    scheme, host, port, path = target.parts
+    p = split(proxy if "://" in proxy else f"http://{proxy}")
+    details["proxy"] = f"{p.hostname}:{p.port or 8080}"
+    sock = connect(p.hostname or "", p.port or 8080, budget, {})
+    if isinstance(sock, Outcome):
+        return Outcome(
+            False,
+            f"The proxy {details['proxy']} (from HTTPS_PROXY/ALL_PROXY) is unreachable: {sock.summary}",
+            PROXY_UNREACHABLE,
+            None,
+            {**details, "layer": "proxy"},
+        )
+    sock.close()
+    import httpx
+
+    try:
+        with ctx.http(verify=target.verify, timeout=budget.left()) as client:
+            response = client.head(target.url)
+    except httpx.ProxyError as exc:
+        return Outcome(
+            False,
+            f"The proxy {details['proxy']} does not reach {host}: {exc}",
+            PROXY_INTERCEPTS_INTERNAL,
+            f"Bypass the proxy for internal hosts: `export NO_PROXY=$NO_PROXY,{host}` and run again.",
+            {**details, "layer": "proxy"},
+        )
+    except httpx.ConnectError as exc:
+        inner = exc.__context__
+        if isinstance(inner, ssl.SSLError):
+            diagnosis, summary = classify_tls_error(host, inner)
+            return Outcome(False, summary + " (through the proxy)", diagnosis, None, {**details, "layer": "tls"})
+        return Outcome(
+            False, f"{host} through the proxy: {exc}", PROXY_INTERCEPTS_INTERNAL, None, {**details, "layer": "proxy"}
+        )
+    except httpx.TimeoutException:
+        return Outcome(
+            False,
+            f"{host} did not answer through the proxy within the timeout",
+            PROXY_INTERCEPTS_INTERNAL,
+            f"Bypass the proxy for internal hosts: `export NO_PROXY=$NO_PROXY,{host}` and run again.",
+            {**details, "layer": "proxy"},
+        )
+    details["http_status"] = response.status_code
+    if response.status_code >= 500:
+        return Outcome(True, f"{host} answers through the proxy, but with HTTP {response.status_code}",
+                       ENDPOINT_HTTP_ERROR, None, details, warn=True)
+    return Outcome(True, f"{host}:{port} answers HTTP {response.status_code} (through the proxy)", details=details)
+
+
+def probe(ctx: Context, target: Target, total_timeout: float) -> Outcome:
+    """Walk the layers for one target within `total_timeout` seconds in all."""
+    scheme, host, port, path = target.parts
+    budget = _Budget(total_timeout)
+    details: dict[str, Any] = {"host": host, "port": port}
+    if not host or not port:
+        return Outcome(False, f"'{target.url}' is not a valid URL or host:port", ENDPOINT_UNEXPECTED_ANSWER,
+                       "Fix the URL in your settings (`aisg-check config`).", details)
+    if scheme in ("http", "https"):
+        proxy = proxy_for(ctx, scheme, host)
+        if proxy:
+            return _via_proxy(ctx, target, proxy, budget, details)
+    sock = connect(host, port, budget, details)
+    if isinstance(sock, Outcome):
+        return sock
+    if scheme == "ssh":
+        return _ssh_banner(sock, host, port, budget, details)
+    if scheme == "https":
+        tls = _tls(ctx, target, sock, host, budget, details)
+        if isinstance(tls, Outcome):
+            return tls
+        return _http_answer(tls, host, port, path, budget, details)
+    if scheme == "http":
+        return _http_answer(sock, host, port, path, budget, details)
+    sock.close()
+    return Outcome(True, f"{host}:{port} accepts connections", details=details)

@@ -1,0 +1,37 @@
+"""The only place that knows output formats. Each module turns a `RunReport` into text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aisg_check.model import RunReport
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    verbose: bool = False
+    quiet: bool = False
+    color: bool = False
+    width: int = 100
+    unicode: bool = True
+
+
+Render = Callable[[RunReport, RenderOptions], str]
+
+FORMATS = ("table", "json", "junit", "markdown")
+
+
+def renderer(name: str) -> Render:
+    """Import only the reporter asked for (Rich is not needed for JSON in CI)."""
+    if name == "table":
+        from aisg_check.reporters.table import render
+    elif name == "json":
+        from aisg_check.reporters.json import render
+    elif name == "junit":
+        from aisg_check.reporters.junit import render
+    elif name == "markdown":
+        from aisg_check.reporters.markdown import render
+    else:
+        raise ValueError(f"unknown format {name!r}; choose from {', '.join(FORMATS)}")
+    return render

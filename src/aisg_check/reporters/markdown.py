@@ -1,0 +1,47 @@
+"""Markdown: a block to paste into a support ticket; problems first, with code, fix and link."""
+
+from __future__ import annotations
+
+import platform
+
+from aisg_check.model import CheckResult, RunReport, Status
+from aisg_check.reporters import RenderOptions
+
+_ICON = {Status.PASS: "✅", Status.WARN: "⚠️", Status.FAIL: "❌", Status.SKIP: "⏭️", Status.ERROR: "💥"}
+
+
+def _cell(text: str | None) -> str:
+    return (text or "").replace("|", "\\|").replace("\n", " ")
+
+
+def _row(r: CheckResult) -> str:
+    code = f"[`{r.code}`]({r.docs_url})" if r.code and r.docs_url else (f"`{r.code}`" if r.code else "")
+    fix = r.hint or ""
+    if r.blocked_by:
+        fix = f"blocked by `{r.blocked_by}`"
+    return f"| {_ICON[r.status]} {r.status.value} | `{r.id}` | {_cell(r.summary)} | {code} | {_cell(fix)} |"
+
+
+def render(report: RunReport, options: RenderOptions) -> str:
+    s = report.summary
+    lines = [
+        f"### aisg-check {report.tool_version} report",
+        "",
+        f"- when: {report.started_at} ({report.duration_s:.1f} s)",
+        f"- system: {platform.system()} {platform.release()} ({platform.machine()}), "
+        f"Python {platform.python_version()}",
+        f"- result: {s.passed} passed, {s.warned} warnings, {s.failed} failed, "
+        f"{s.skipped} skipped, {s.errored} errors" + (" (interrupted)" if report.interrupted else ""),
+        "",
+    ]
+    problems = [r for r in report.results if r.status in (Status.FAIL, Status.ERROR, Status.WARN)]
+    rest = [r for r in report.results if r not in problems]
+    header = ["| status | check | summary | code | fix |", "|---|---|---|---|---|"]
+    if problems:
+        lines += ["#### Problems", "", *header, *(_row(r) for r in problems), ""]
+    else:
+        lines += ["No problems found.", ""]
+    if rest and not options.quiet:
+        lines += ["<details><summary>Other checks</summary>", "", *header, *(_row(r) for r in rest), "",
+                  "</details>", ""]
+    return "\n".join(lines)
