@@ -1,0 +1,7 @@
+"""`runai`: placeholder until its issue lands; see the registry."""
+
+from __future__ import annotations
+
+from aisg_check.check import Check
+
+CHECKS: tuple[Check, ...] = ()

@@ -1,0 +1,110 @@
+"""Helpers shared by the tests: run the CLI, build a context, write config files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from aisg_check import config as config_module
+from aisg_check.context import Context
+from aisg_check.secrets import Scrubber
+
+# The embedded profile points at real hostnames; tests that do not mean to test those
+# point every endpoint at a closed port on loopback instead.
+LOOPBACK_PROFILE: dict[str, Any] = {
+    "timeout": 2,
+    "gitlab": {"host": "127.0.0.1", "ssh_port": 9, "url": "http://127.0.0.1:9"},
+    "rancher": {"url": "http://127.0.0.1:9"},
+    "runai": {"url": "http://127.0.0.1:9", "cluster_url": "https://127.0.0.1:9"},
+    "harbor": {"registry": "127.0.0.1:9"},
+    "ecs": {"endpoint_url": "http://127.0.0.1:9"},
+    "mlflow": {"tracking_uri": None},
+}
+
+
+def write_config(path: Path, data: Mapping[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(dict(data), sort_keys=False))
+    return path
+
+
+def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in base.items()}
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = {**out[key], **value}
+        else:
+            out[key] = value
+    return out
+
+
+def make_context(
+    settings: Mapping[str, Any] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    home: Path | None = None,
+    **kwargs: Any,
+) -> Context:
+    """A real Context from the loopback profile plus `settings`, as the CLI would build it."""
+    env = dict(env if env is not None else os.environ)
+    data = merge(LOOPBACK_PROFILE, settings or {})
+    overrides = []
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            for name, inner in value.items():
+                overrides.append((f"{key}.{name}", _as_flag(inner), "test"))
+        else:
+            overrides.append((key, _as_flag(value), "test"))
+    loaded = config_module.load(
+        env={k: v for k, v in env.items() if k != "AISG_CHECK_CONFIG"}, config_file=None, overrides=overrides
+    )
+    scrubber = Scrubber(s.reveal() for s in loaded.secrets())
+    return Context(
+        settings=loaded.settings,
+        env=env,
+        home=home or Path(env.get("HOME", "/nonexistent")),
+        scrubber=scrubber,
+        **kwargs,
+    )
+
+
+def _as_flag(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    if value is None:
+        return ""
+    return value
+
+
+@dataclass(frozen=True)
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def run_cli(
+    args: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: float = 120, cwd: Path | None = None
+) -> CliResult:
+    """Run the real entry point in a subprocess: real exit codes, real stdout/stderr split."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "aisg_check", *args],
+        env=dict(env if env is not None else os.environ),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
