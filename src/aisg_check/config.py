@@ -253,6 +253,8 @@ def _read_yaml(text: str, name: str) -> dict[str, tuple[Any, int]]:
             mark = exc.problem_mark or exc.context_mark
             line = f":{mark.line + 1}" if mark else ""
             problem = exc.problem or exc.context or "invalid YAML"
+            if exc.context and exc.context_mark and exc.context_mark is not mark:
+                problem += f" ({exc.context} at line {exc.context_mark.line + 1})"
             raise ConfigError(f"{name}{line}: invalid YAML: {problem}") from None
         except yaml.YAMLError as exc:
             raise ConfigError(f"{name}: invalid YAML: {exc}") from None

@@ -94,6 +94,34 @@ def _kill_tree(proc: subprocess.Popen[str]) -> None:
     proc.kill()
 
 
+def proxy_mounts(env: Mapping[str, str]) -> dict[str, str | None]:
+    """httpx mount patterns for HTTP(S)_PROXY / ALL_PROXY / NO_PROXY, with curl's semantics
+    (the same rules httpx applies to the process environment)."""
+    lower = {k.lower(): v.strip() for k, v in env.items() if k.lower().endswith("_proxy") and v.strip()}
+    mounts: dict[str, str | None] = {}
+    for scheme in ("http", "https", "all"):
+        url = lower.get(f"{scheme}_proxy")
+        if url:
+            mounts[f"{scheme}://"] = url if "://" in url else f"http://{url}"
+    if not mounts:
+        return {}
+    for host in (h.strip() for h in lower.get("no_proxy", "").split(",")):
+        if host == "*":
+            return {}
+        if not host:
+            continue
+        if "://" in host:
+            mounts[host] = None
+        elif host.replace(".", "").isdigit() or host.lower() == "localhost":
+            mounts[f"all://{host}"] = None
+        elif ":" in host:
+            mounts[f"all://[{host.strip('[]')}]"] = None
+        else:
+            # ".example.com" covers subdomains only; "example.com" the domain and its subdomains.
+            mounts[f"all://*{host}"] = None
+    return mounts
+
+
 @dataclass(frozen=True)
 class Context:
     settings: Settings
@@ -154,10 +182,18 @@ class Context:
 
         from aisg_check import __version__
 
+        ssl_context = self.ssl_context(verify=verify)
+        if "proxy" not in kwargs and "mounts" not in kwargs:
+            kwargs["mounts"] = {
+                pattern: None if proxy is None else httpx.HTTPTransport(proxy=proxy, verify=ssl_context)
+                for pattern, proxy in proxy_mounts(self.env).items()
+            }
+        # trust_env=False: proxies come from our env (above), CAs from ssl_context; httpx would
+        # otherwise read the process environment behind the context's back.
         return httpx.Client(
-            verify=self.ssl_context(verify=verify),
+            verify=ssl_context,
             timeout=httpx.Timeout(timeout if timeout is not None else self.timeout),
-            trust_env=True,
+            trust_env=False,
             follow_redirects=False,
             headers={"User-Agent": f"aisg-check/{__version__}"},
             **kwargs,

@@ -445,7 +445,7 @@ def _via_proxy(ctx: Context, target: Target, proxy: str, budget: _Budget, detail
     import httpx
 
     try:
-        with ctx.http(verify=target.verify, timeout=budget.left()) as client:
+        with ctx.http(verify=target.verify, timeout=budget.left(), proxy=proxy) as client:
             response = client.head(target.url)
     except httpx.ProxyError as exc:
         return Outcome(

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Install everything the tests need on a fresh Debian/Ubuntu machine, then run lint, types and
+# the whole test suite. As root it also installs the Debian packages of the real test servers
+# (sshd, Distribution's registry, nginx + fcgiwrap + git-http-backend); without root, tests
+# whose server is missing skip with a reason (and fail under CI=true).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBIAN_PACKAGES=(
+  python3-venv git openssh-client openssh-server docker-registry nginx-light fcgiwrap apache2-utils
+  iproute2 util-linux rsync
+)
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  missing=()
+  for pkg in "${DEBIAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "== apt-get install ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
+
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "== creating $VENV with $($PYTHON --version)"
+  "$PYTHON" -m venv "$VENV"
+fi
+echo "== pip install -e .[test,lint]"
+# Two steps: resolving the runtime set first keeps pip's resolver from backtracking over the
+# (much larger) server-side test dependencies.
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e .
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[test,lint]'
+
+echo "== ruff"
+"$VENV/bin/ruff" check src tests benchmarks
+"$VENV/bin/ruff" format --check src tests benchmarks
+echo "== mypy"
+"$VENV/bin/mypy"
+echo "== pytest"
+"$VENV/bin/python" -m pytest -q -p no:cacheprovider --junitxml=junit-pytest.xml "$@"
