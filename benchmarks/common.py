@@ -31,14 +31,26 @@ class Row:
         return self.measured_s / self.baseline_s if self.baseline_s else float("inf")
 
 
-def wall(argv: Sequence[str], *, env: Mapping[str, str] | None = None, runs: int = 5, check: bool = False,
-         cwd: Path | None = None) -> float:
+def wall(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    runs: int = 5,
+    check: bool = False,
+    cwd: Path | None = None,
+) -> float:
     """Median wall time of `runs` runs (one warm-up run first, not counted)."""
     times = []
     for i in range(runs + 1):
         t0 = time.perf_counter()
-        proc = subprocess.run(list(argv), env=dict(env) if env is not None else None, cwd=cwd,
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.run(
+            list(argv),
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         elapsed = time.perf_counter() - t0
         if check and proc.returncode != 0:
             raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr.decode()[-500:]}")
@@ -49,7 +61,9 @@ def wall(argv: Sequence[str], *, env: Mapping[str, str] | None = None, runs: int
 
 def bench_env(home: Path, **extra: str) -> dict[str, str]:
     """A clean environment with its own HOME, as the tests use."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MLFLOW_", "AISG_CHECK_", "KUBE"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MLFLOW_", "AISG_CHECK_", "KUBE"))
+    }
     env.update(HOME=str(home), NO_COLOR="1", **extra)
     return env
 
@@ -58,5 +72,7 @@ def print_rows(title: str, rows: Sequence[Row]) -> None:
     print(f"\n== {title}")
     for r in rows:
         mark = "ok " if r.ok else "MISS"
-        print(f"  [{mark}] {r.name:<44} {r.measured_s:7.3f} s   vs {r.baseline_name:<34} {r.baseline_s:7.3f} s"
-              f"   ratio {r.ratio:5.2f}   goal {r.goal}")
+        print(
+            f"  [{mark}] {r.name:<44} {r.measured_s:7.3f} s   vs {r.baseline_name:<34} {r.baseline_s:7.3f} s"
+            f"   ratio {r.ratio:5.2f}   goal {r.goal}"
+        )

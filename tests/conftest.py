@@ -26,9 +26,23 @@ REAL_HOME = Path(os.path.expanduser("~")).resolve()
 # Variables of the tools we honour; a developer's own must not leak into a test.
 _SCRUBBED_ENV_PREFIXES = ("AWS_", "MLFLOW_", "AISG_CHECK_", "DOCKER_", "KUBE", "GIT_", "SSH_", "XDG_")
 _SCRUBBED_ENV = {
-    "KUBECONFIG", "GITLAB_TOKEN", "CI_JOB_TOKEN", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
-    "CURL_CA_BUNDLE", "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY", "https_proxy", "http_proxy",
-    "all_proxy", "no_proxy", "NO_COLOR", "FORCE_COLOR",
+    "KUBECONFIG",
+    "GITLAB_TOKEN",
+    "CI_JOB_TOKEN",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "https_proxy",
+    "http_proxy",
+    "all_proxy",
+    "no_proxy",
+    "NO_COLOR",
+    "FORCE_COLOR",
 }
 
 
@@ -63,7 +77,9 @@ def _is_loopback(host: Any) -> bool:
 
 def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
     if not _is_loopback(host):
-        raise socket.gaierror(socket.EAI_NONAME, f"test guard: resolving {host!r} is not allowed (loopback only)")
+        raise socket.gaierror(
+            socket.EAI_NONAME, f"test guard: resolving {host!r} is not allowed (loopback only)"
+        )
     return _real_getaddrinfo(host, *args, **kwargs)
 
 

@@ -95,7 +95,11 @@ class CliResult:
 
 
 def run_cli(
-    args: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: float = 120, cwd: Path | None = None
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+    cwd: Path | None = None,
 ) -> CliResult:
     """Run the real entry point in a subprocess: real exit codes, real stdout/stderr split."""
     proc = subprocess.run(

@@ -31,10 +31,28 @@ def test_embedded_profile_has_the_guide_endpoints(home: Path) -> None:
 def test_every_key_of_the_contract_exists() -> None:
     # DESIGN.md §5: these keys are a public contract; renaming one breaks users' files.
     contract = {
-        "timeout", "ca_bundle", "gitlab.host", "gitlab.ssh_port", "gitlab.ssh_user", "gitlab.url", "gitlab.repo",
-        "rancher.url", "runai.url", "runai.kubeconfig", "runai.context", "runai.project", "runai.namespace",
-        "harbor.registry", "harbor.projects", "harbor.robot_file", "ecs.endpoint_url", "ecs.profile",
-        "ecs.buckets", "mlflow.tracking_uri", "mlflow.experiment", "vpn.extra",
+        "timeout",
+        "ca_bundle",
+        "gitlab.host",
+        "gitlab.ssh_port",
+        "gitlab.ssh_user",
+        "gitlab.url",
+        "gitlab.repo",
+        "rancher.url",
+        "runai.url",
+        "runai.kubeconfig",
+        "runai.context",
+        "runai.project",
+        "runai.namespace",
+        "harbor.registry",
+        "harbor.projects",
+        "harbor.robot_file",
+        "ecs.endpoint_url",
+        "ecs.profile",
+        "ecs.buckets",
+        "mlflow.tracking_uri",
+        "mlflow.experiment",
+        "vpn.extra",
     }
     assert contract <= set(config.KEYS_BY_PATH)
 
@@ -42,7 +60,9 @@ def test_every_key_of_the_contract_exists() -> None:
 def test_precedence_profile_file_env_flag(home: Path) -> None:
     cfg = home / ".config" / "aisg-check" / "config.yaml"
     cfg.parent.mkdir(parents=True)
-    cfg.write_text("timeout: 7\nharbor:\n  registry: file.example\n  projects: [a, b]\ngitlab:\n  ssh_port: 2200\n")
+    cfg.write_text(
+        "timeout: 7\nharbor:\n  registry: file.example\n  projects: [a, b]\ngitlab:\n  ssh_port: 2200\n"
+    )
     env = _env(home, AISG_CHECK_HARBOR_REGISTRY="env.example", AISG_CHECK_TIMEOUT="9")
     loaded = load(env=env, overrides=[("timeout", 3.5, "--timeout")])
     s = loaded.settings
@@ -56,8 +76,15 @@ def test_precedence_profile_file_env_flag(home: Path) -> None:
 
 
 def test_tool_environment_variables_feed_settings_and_ours_win(home: Path) -> None:
-    loaded = load(env=_env(home, MLFLOW_TRACKING_URI="http://127.0.0.1:5000", AWS_PROFILE="p1",
-                           GITLAB_TOKEN="glpat-canary", AISG_CHECK_ECS_PROFILE="p2"))
+    loaded = load(
+        env=_env(
+            home,
+            MLFLOW_TRACKING_URI="http://127.0.0.1:5000",
+            AWS_PROFILE="p1",
+            GITLAB_TOKEN="glpat-canary",
+            AISG_CHECK_ECS_PROFILE="p2",
+        )
+    )
     assert loaded.settings.mlflow.tracking_uri == "http://127.0.0.1:5000"
     assert loaded.settings.ecs.profile == "p2"
     assert isinstance(loaded.settings.gitlab.token, Secret)
@@ -85,9 +112,15 @@ def test_list_and_bool_values_from_text(home: Path) -> None:
     [
         ("timeout: [1\n", r"config\.yaml:2: invalid YAML: .*flow sequence at line 1"),
         ("gitlab:\n  host: a\n port: 3\n", r"config\.yaml:3: invalid YAML"),
-        ("harbor:\n  projets: [a]\n", r"config\.yaml:2: unknown key 'harbor\.projets'; did you mean 'harbor\.projects'\?"),
+        (
+            "harbor:\n  projets: [a]\n",
+            r"config\.yaml:2: unknown key 'harbor\.projets'; did you mean 'harbor\.projects'\?",
+        ),
         ("timout: 3\n", r"config\.yaml:1: unknown key 'timout'; did you mean 'timeout'\?"),
-        ("gitlab:\n  ssh_port: twenty\n", r"config\.yaml:2: 'gitlab\.ssh_port' must be a whole number, got 'twenty'"),
+        (
+            "gitlab:\n  ssh_port: twenty\n",
+            r"config\.yaml:2: 'gitlab\.ssh_port' must be a whole number, got 'twenty'",
+        ),
         ("harbor:\n  projects: a\n", r"config\.yaml:2: 'harbor\.projects' must be a list of strings"),
         ("", r"config\.yaml: the file is empty"),
         ("# only a comment\n", r"config\.yaml: the file is empty"),
@@ -117,7 +150,9 @@ def test_missing_unreadable_and_binary_files(home: Path, tmp_path: Path) -> None
         load(env=_env(home), config_file=binary)
 
 
-@pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0, reason="root (and Windows) can read a mode-000 file")
+@pytest.mark.skipif(
+    os.name == "nt" or os.geteuid() == 0, reason="root (and Windows) can read a mode-000 file"
+)
 def test_permission_denied(home: Path, tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text("timeout: 3\n")
@@ -133,15 +168,24 @@ def test_default_user_file_may_be_absent_but_named_one_must_exist(home: Path, tm
 
 
 def test_bad_environment_and_flags(home: Path) -> None:
-    with pytest.raises(ConfigError, match="environment variable AISG_CHECK_TIMEOUT: 'timeout' must be a number"):
+    with pytest.raises(
+        ConfigError, match="environment variable AISG_CHECK_TIMEOUT: 'timeout' must be a number"
+    ):
         load(env=_env(home, AISG_CHECK_TIMEOUT="soon"))
-    with pytest.raises(ConfigError, match="AISG_CHECK_HARBOR_REGISTY: no setting.*did you mean AISG_CHECK_HARBOR_REGISTRY"):
+    with pytest.raises(
+        ConfigError, match=r"AISG_CHECK_HARBOR_REGISTY: no setting.*did you mean AISG_CHECK_HARBOR_REGISTRY"
+    ):
         load(env=_env(home, AISG_CHECK_HARBOR_REGISTY="x"))
-    with pytest.raises(ConfigError, match="flag --timeout: 'timeout' must be a number of seconds greater than 0"):
+    with pytest.raises(
+        ConfigError, match="flag --timeout: 'timeout' must be a number of seconds greater than 0"
+    ):
         load(env=_env(home), overrides=[("timeout", 0.0, "--timeout")])
-    with pytest.raises(ConfigError, match="flag --set harbor.projets: unknown key 'harbor.projets'"):
+    with pytest.raises(ConfigError, match=r"flag --set harbor\.projets: unknown key 'harbor\.projets'"):
         load(env=_env(home), overrides=[("harbor.projets", "a", "--set harbor.projets")])
 
 
 def test_user_config_path_follows_xdg(home: Path) -> None:
-    assert config.user_config_path({"XDG_CONFIG_HOME": str(home / "x")}) == home / "x" / "aisg-check" / "config.yaml"
+    assert (
+        config.user_config_path({"XDG_CONFIG_HOME": str(home / "x")})
+        == home / "x" / "aisg-check" / "config.yaml"
+    )

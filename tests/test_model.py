@@ -8,7 +8,9 @@ def _r(status: Status) -> CheckResult:
 
 
 def _report(*statuses: Status, interrupted: bool = False) -> RunReport:
-    return RunReport("aisg-check", "1", "2026-01-01T00:00:00Z", 1.0, tuple(_r(s) for s in statuses), interrupted)
+    return RunReport(
+        "aisg-check", "1", "2026-01-01T00:00:00Z", 1.0, tuple(_r(s) for s in statuses), interrupted
+    )
 
 
 def test_exit_codes() -> None:

@@ -16,7 +16,9 @@ from tests.helpers import make_context
 OOPS = Diagnosis("TEST_OOPS", "Oops", "A test failure.", "Do the thing.")
 
 
-def _check(id: str, run, steps: tuple[str, ...] = (), needs: tuple[str, ...] = (), budget: float = 1.0) -> Check:
+def _check(
+    id: str, run, steps: tuple[str, ...] = (), needs: tuple[str, ...] = (), budget: float = 1.0
+) -> Check:
     return Check(
         id=id,
         component="vpn",
@@ -60,7 +62,9 @@ def test_a_crash_becomes_an_error_result_with_a_scrubbed_message() -> None:
         rec.ok("c.one", "fine")
         raise RuntimeError("boom with crash-canary-secret inside")
 
-    report = scrub_report(run_checks(ctx, [_check("c", run, ("c.one", "c.two", "c.three"))]), ctx.scrubber.scrub_value)
+    report = scrub_report(
+        run_checks(ctx, [_check("c", run, ("c.one", "c.two", "c.three"))]), ctx.scrubber.scrub_value
+    )
     by_id = {r.id: r for r in report.results}
     assert by_id["c.two"].status is Status.ERROR and by_id["c.two"].code == "CHECK_CRASHED"
     assert "RuntimeError: boom" in by_id["c.two"].summary
@@ -80,7 +84,9 @@ def test_a_hang_hits_the_hard_deadline_and_the_rest_of_the_run_goes_on() -> None
         rec.ok("q", "quick")
 
     t0 = time.monotonic()
-    report = run_checks(_ctx(timeout=0.5), [_check("h", hang, ("h.one", "h.two", "h.three")), _check("q", quick)])
+    report = run_checks(
+        _ctx(timeout=0.5), [_check("h", hang, ("h.one", "h.two", "h.three")), _check("q", quick)]
+    )
     elapsed = time.monotonic() - t0
     release.set()
     by_id = {r.id: r for r in report.results}
@@ -113,8 +119,9 @@ def test_require_blocks_dependents_at_once_when_the_probe_fails() -> None:
         rec.require("vpn.x")
         rec.ok("comp.remote", "must not run")
 
-    report = run_checks(_ctx(), [_check("vpn.x", probe), _check("comp", component, ("comp.local", "comp.remote"),
-                                                                ("vpn.x",))])
+    report = run_checks(
+        _ctx(), [_check("vpn.x", probe), _check("comp", component, ("comp.local", "comp.remote"), ("vpn.x",))]
+    )
     by_id = {r.id: r for r in report.results}
     assert by_id["comp.local"].status is Status.PASS
     assert by_id["comp.remote"].status is Status.SKIP and by_id["comp.remote"].blocked_by == "vpn.x"

@@ -104,7 +104,9 @@ class Recorder:
 
     # -- recording ----------------------------------------------------------------------------
 
-    def ok(self, step: str, summary: str, *, details: Mapping[str, Any] | None = None, title: str = "") -> None:
+    def ok(
+        self, step: str, summary: str, *, details: Mapping[str, Any] | None = None, title: str = ""
+    ) -> None:
         self._record(step, Status.PASS, summary, None, None, details, title, None)
 
     def warn(

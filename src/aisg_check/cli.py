@@ -7,6 +7,7 @@ environment variable and a config file line all set the same thing.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import re
@@ -15,7 +16,7 @@ import threading
 from collections.abc import Callable, Sequence
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -73,9 +74,7 @@ def root(
 # shared plumbing
 
 
-def _load(
-    env: dict[str, str], config: Path | None, overrides: Sequence[tuple[str, Any, str]]
-) -> Any:
+def _load(env: dict[str, str], config: Path | None, overrides: Sequence[tuple[str, Any, str]]) -> Any:
     from aisg_check import config as config_module
 
     try:
@@ -112,12 +111,32 @@ def _overrides(
     return out
 
 
+def _scrubber(loaded: Any, env: dict[str, str]) -> Any:
+    """Seeded with every secret the run can know up front: config secrets and secret-looking
+    environment variables (checks add what they read later, e.g. a docker config password)."""
+    from aisg_check.secrets import Scrubber
+
+    scrubber = Scrubber(s.reveal() for s in loaded.secrets())
+    for name, value in env.items():
+        if _SECRET_ENV.search(name):
+            scrubber.add(value)
+    return scrubber
+
+
 def _use_color(no_color: bool, env: dict[str, str], stream: Any) -> bool:
     if no_color or env.get("NO_COLOR"):
         return False
     if env.get("FORCE_COLOR"):
         return True
     return bool(getattr(stream, "isatty", lambda: False)()) and env.get("TERM") != "dumb"
+
+
+def _system_line() -> str:
+    import platform
+
+    return (
+        f"{platform.system()} {platform.release()} ({platform.machine()}), Python {platform.python_version()}"
+    )
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -147,7 +166,6 @@ def _run(
     from aisg_check.context import Context
     from aisg_check.reporters import RenderOptions, renderer
     from aisg_check.runner import Events, run_checks, scrub_report
-    from aisg_check.secrets import Scrubber
 
     env = dict(os.environ)
     loaded = _load(env, config, _overrides(timeout, ca_bundle, sets, extra))
@@ -158,10 +176,7 @@ def _run(
     if not checks:
         raise _fail_usage("nothing to run: --only/--skip left no check")
 
-    scrubber = Scrubber(s.reveal() for s in loaded.secrets())
-    for name, value in env.items():
-        if _SECRET_ENV.search(name):
-            scrubber.add(value)
+    scrubber = _scrubber(loaded, env)
     ctx = Context(settings=loaded.settings, env=env, home=Path.home(), scrubber=scrubber, verbose=verbose)
 
     file_format = fmt
@@ -183,22 +198,28 @@ def _run(
         report = run_checks(ctx, checks, events)
     report = scrub_report(report, scrubber.scrub_value)
 
-    width = 100
-    try:
-        width = max(80, os.get_terminal_size(sys.stdout.fileno()).columns)
-    except (OSError, ValueError, AttributeError):
-        pass
+    # Piped output (CI logs, tickets) is not folded at 80 columns: URLs and commands stay whole.
+    width = 160
+    if sys.stdout.isatty():
+        with contextlib.suppress(OSError, ValueError):
+            width = max(80, os.get_terminal_size(sys.stdout.fileno()).columns)
     unicode = (getattr(sys.stdout, "encoding", "") or "").lower().replace("-", "") in ("utf8", "utf16")
-    options = RenderOptions(verbose=verbose, quiet=quiet, color=color, width=width, unicode=unicode)
+    options = RenderOptions(
+        verbose=verbose, quiet=quiet, color=color, width=width, unicode=unicode, system=_system_line()
+    )
     # Scrub once more at the very end: a reporter's own text must not carry a secret either.
     text = scrubber.scrub(renderer(stdout_format.value)(report, options))
     sys.stdout.write(text)
     sys.stdout.flush()
     if output is not None:
         assert file_format is not None
-        file_options = RenderOptions(verbose=verbose, quiet=False, color=False, width=120, unicode=True)
-        file_text = text if file_format is stdout_format and not color else scrubber.scrub(
-            renderer(file_format.value)(report, file_options)
+        file_options = RenderOptions(
+            verbose=verbose, quiet=False, color=False, width=120, unicode=True, system=_system_line()
+        )
+        file_text = (
+            text
+            if file_format is stdout_format and not color
+            else scrubber.scrub(renderer(file_format.value)(report, file_options))
         )
         try:
             _write_atomic(output, file_text)
@@ -219,29 +240,105 @@ def _common_parameters() -> list[inspect.Parameter]:
         return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
 
     return [
-        opt("fmt", Annotated[Optional[Format], typer.Option("--format", "-f", help="Report format [default: table].")],
-            None),
-        opt("output", Annotated[Optional[Path], typer.Option("--output", "-o", dir_okay=False,
-            help="Also write the report to FILE (format from --format, else from the extension: "
-                 ".json, .xml = JUnit, .md).")], None),
-        opt("verbose", Annotated[bool, typer.Option("--verbose", "-v", help="Show details, timings and docs links.")],
-            False),
-        opt("quiet", Annotated[bool, typer.Option("--quiet", "-q", help="Only problems; no progress display.")],
-            False),
-        opt("timeout", Annotated[Optional[float], typer.Option("--timeout", metavar="SECONDS",
-            help="Seconds for each network step (config: timeout).")], None),
-        opt("strict", Annotated[bool, typer.Option("--strict", help="Warnings fail the run (exit 1).")], False),
-        opt("no_color", Annotated[bool, typer.Option("--no-color", help="No colours (also: NO_COLOR=1).")], False),
-        opt("only", Annotated[list[str], typer.Option("--only", metavar="ID",
-            help="Run only these checks (id, component or glob; repeatable).")], []),
-        opt("skip", Annotated[list[str], typer.Option("--skip", metavar="ID",
-            help="Do not run these checks (repeatable).")], []),
-        opt("config", Annotated[Optional[Path], typer.Option("--config", "-c", metavar="FILE",
-            help="Config file (default: AISG_CHECK_CONFIG, else the user config file).")], None),
-        opt("sets", Annotated[list[str], typer.Option("--set", metavar="KEY=VALUE",
-            help="Override any config key, e.g. --set harbor.projects=a,b (repeatable).")], []),
-        opt("ca_bundle", Annotated[Optional[Path], typer.Option("--ca-bundle", metavar="FILE",
-            help="PEM file trusted in addition to the system store.")], None),
+        opt(
+            "fmt",
+            Annotated[Format | None, typer.Option("--format", "-f", help="Report format [default: table].")],
+            None,
+        ),
+        opt(
+            "output",
+            Annotated[
+                Path | None,
+                typer.Option(
+                    "--output",
+                    "-o",
+                    dir_okay=False,
+                    help="Also write the report to FILE (format from --format, else from the extension: "
+                    ".json, .xml = JUnit, .md).",
+                ),
+            ],
+            None,
+        ),
+        opt(
+            "verbose",
+            Annotated[bool, typer.Option("--verbose", "-v", help="Show details, timings and docs links.")],
+            False,
+        ),
+        opt(
+            "quiet",
+            Annotated[bool, typer.Option("--quiet", "-q", help="Only problems; no progress display.")],
+            False,
+        ),
+        opt(
+            "timeout",
+            Annotated[
+                float | None,
+                typer.Option(
+                    "--timeout", metavar="SECONDS", help="Seconds for each network step (config: timeout)."
+                ),
+            ],
+            None,
+        ),
+        opt(
+            "strict", Annotated[bool, typer.Option("--strict", help="Warnings fail the run (exit 1).")], False
+        ),
+        opt(
+            "no_color",
+            Annotated[bool, typer.Option("--no-color", help="No colours (also: NO_COLOR=1).")],
+            False,
+        ),
+        opt(
+            "only",
+            Annotated[
+                list[str],
+                typer.Option(
+                    "--only", metavar="ID", help="Run only these checks (id, component or glob; repeatable)."
+                ),
+            ],
+            [],
+        ),
+        opt(
+            "skip",
+            Annotated[
+                list[str], typer.Option("--skip", metavar="ID", help="Do not run these checks (repeatable).")
+            ],
+            [],
+        ),
+        opt(
+            "config",
+            Annotated[
+                Path | None,
+                typer.Option(
+                    "--config",
+                    "-c",
+                    metavar="FILE",
+                    help="Config file (default: AISG_CHECK_CONFIG, else the user config file).",
+                ),
+            ],
+            None,
+        ),
+        opt(
+            "sets",
+            Annotated[
+                list[str],
+                typer.Option(
+                    "--set",
+                    metavar="KEY=VALUE",
+                    help="Override any config key, e.g. --set harbor.projects=a,b (repeatable).",
+                ),
+            ],
+            [],
+        ),
+        opt(
+            "ca_bundle",
+            Annotated[
+                Path | None,
+                typer.Option(
+                    "--ca-bundle", metavar="FILE", help="PEM file trusted in addition to the system store."
+                ),
+            ],
+            None,
+        ),
     ]
 
 
@@ -254,10 +351,12 @@ def _flag_parameter(flag: Any) -> inspect.Parameter:
         annotation: Any = Annotated[bool, typer.Option(flag.name, help=flag.help)]
         default: Any = False
     elif flag.kind is list:
-        annotation = Annotated[list[str], typer.Option(flag.name, help=flag.help, metavar=flag.metavar or "VALUE")]
+        annotation = Annotated[
+            list[str], typer.Option(flag.name, help=flag.help, metavar=flag.metavar or "VALUE")
+        ]
         default = []
     else:
-        annotation = Annotated[Optional[str], typer.Option(flag.name, help=flag.help, metavar=flag.metavar)]
+        annotation = Annotated[str | None, typer.Option(flag.name, help=flag.help, metavar=flag.metavar)]
         default = None
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
 
@@ -346,10 +445,12 @@ class ConfigFormat(str, Enum):
 @app.command("config")
 def show_config(
     fmt: Annotated[ConfigFormat, typer.Option("--format", "-f", help="Output format.")] = ConfigFormat.table,
-    config: Annotated[Optional[Path], typer.Option("--config", "-c", metavar="FILE", help="Config file.")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", metavar="FILE", help="Config file.")
+    ] = None,
     sets: Annotated[list[str], typer.Option("--set", metavar="KEY=VALUE", help="Override a key.")] = [],  # noqa: B006
-    timeout: Annotated[Optional[float], typer.Option("--timeout", metavar="SECONDS")] = None,
-    ca_bundle: Annotated[Optional[Path], typer.Option("--ca-bundle", metavar="FILE")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", metavar="SECONDS")] = None,
+    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", metavar="FILE")] = None,
 ) -> None:
     """Print the effective settings and where each value came from (secrets redacted)."""
     import json
@@ -358,16 +459,28 @@ def show_config(
 
     env = dict(os.environ)
     loaded = _load(env, config, _overrides(timeout, ca_bundle, sets, ()))
-    rows = [(k.path, loaded.values[k.path].value, loaded.values[k.path].source, k) for k in KEYS if k.path in loaded.values]
+    scrubber = _scrubber(loaded, env)
+
+    def echo(text: str) -> None:
+        typer.echo(scrubber.scrub(text))  # every line, in case a value carries a secret
+
+    rows = [
+        (k.path, loaded.values[k.path].value, loaded.values[k.path].source, k)
+        for k in KEYS
+        if k.path in loaded.values
+    ]
     if fmt is ConfigFormat.json:
         data = {
             "config_file": str(loaded.config_file) if loaded.config_file else None,
             "settings": {
-                path: {"value": "***" if spec.secret and value is not None else _plain(value), "source": source}
+                path: {
+                    "value": "***" if spec.secret and value is not None else _plain(value),
+                    "source": source,
+                }
                 for path, value, source, spec in rows
             },
         }
-        typer.echo(json.dumps(data, indent=2))
+        echo(json.dumps(data, indent=2))
         return
     if fmt is ConfigFormat.yaml:
         import yaml
@@ -377,20 +490,20 @@ def show_config(
             section, _, name = path.rpartition(".")
             target = nested.setdefault(section, {}) if section else nested
             target[name] = "***" if spec.secret and value is not None else _plain(value)
-        typer.echo(yaml.safe_dump(nested, sort_keys=False).rstrip())
+        echo(yaml.safe_dump(nested, sort_keys=False).rstrip())
         return
     file_line = str(loaded.config_file) if loaded.config_file else f"none (would be {user_config_path(env)})"
-    typer.echo(f"config file: {file_line}")
+    echo(f"config file: {file_line}")
     width = max(len(r[0]) for r in rows)
     for path, value, source, _spec in rows:
-        typer.echo(f"{path:<{width}}  {display_value(value):<45}  {source}")
+        echo(f"{path:<{width}}  {display_value(value):<45}  {source}")
 
 
 def _plain(value: Any) -> Any:
     from aisg_check.secrets import strip_userinfo
 
     if isinstance(value, tuple):
-        return list(value)
+        return [strip_userinfo(v) for v in value]
     if isinstance(value, str):
         return strip_userinfo(value)
     return value

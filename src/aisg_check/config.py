@@ -192,7 +192,7 @@ def _coerce(spec: KeySpec, raw: Any, where: str, *, from_text: bool) -> Any:
                 raise ConfigError(f"{where}: 'timeout' must be a number of seconds greater than 0, got {raw}")
             return value
         if tp is str:
-            if not from_text and not isinstance(raw, (str, int, float)) or isinstance(raw, bool):
+            if (not from_text and not isinstance(raw, (str, int, float))) or isinstance(raw, bool):
                 raise ValueError
             return str(raw)
         if tp is Secret:
@@ -207,9 +207,7 @@ def _coerce(spec: KeySpec, raw: Any, where: str, *, from_text: bool) -> Any:
             return tuple(str(i) for i in raw)
     except ValueError:
         shown = "<hidden>" if spec.secret else repr(raw)
-        raise ConfigError(
-            f"{where}: '{spec.path}' must be {_type_name(spec.type)}, got {shown}"
-        ) from None
+        raise ConfigError(f"{where}: '{spec.path}' must be {_type_name(spec.type)}, got {shown}") from None
     raise AssertionError(f"unhandled type {tp!r} for {spec.path}")
 
 
@@ -227,7 +225,13 @@ def _to_bool(raw: Any, from_text: bool) -> bool:
 
 def _type_name(tp: Any) -> str:
     base = _base_type(tp)
-    names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string", Secret: "a string"}
+    names = {
+        bool: "true or false",
+        int: "a whole number",
+        float: "a number",
+        str: "a string",
+        Secret: "a string",
+    }
     name = names.get(base) or ("a list of strings" if typing.get_origin(base) is tuple else str(base))
     return f"{name} or null" if _nullable(tp) else name
 
@@ -295,7 +299,9 @@ def _flatten_node(
 
 
 def _embedded_profile() -> str:
-    return resources.files("aisg_check").joinpath("profiles", f"{PROFILE_NAME}.yaml").read_text("utf-8")
+    return (
+        resources.files("aisg_check").joinpath("profiles").joinpath(f"{PROFILE_NAME}.yaml").read_text("utf-8")
+    )
 
 
 def user_config_path(env: Mapping[str, str]) -> Path:
@@ -367,21 +373,21 @@ def load(
                 where = f"environment variable {name}"
                 values[spec.path] = Value(_coerce(spec, env[name], where, from_text=True), f"env {name}")
 
+    known_env = {k.env_name for k in KEYS} | {CONFIG_ENV}
     for env_name in env:
-        if env_name.startswith(ENV_PREFIX) and env_name != CONFIG_ENV:
-            if env_name not in {k.env_name for k in KEYS}:
-                dotted = env_name[len(ENV_PREFIX) :].lower()
-                near = difflib.get_close_matches(
-                    env_name, [k.env_name for k in KEYS] + [CONFIG_ENV], n=1, cutoff=0.7
-                )
-                hint = f"; did you mean {near[0]}?" if near else ""
-                raise ConfigError(f"environment variable {env_name}: no setting '{dotted}'{hint}")
+        if env_name.startswith(ENV_PREFIX) and env_name not in known_env:
+            dotted = env_name[len(ENV_PREFIX) :].lower()
+            near = difflib.get_close_matches(env_name, sorted(known_env), n=1, cutoff=0.7)
+            hint = f"; did you mean {near[0]}?" if near else ""
+            raise ConfigError(f"environment variable {env_name}: no setting '{dotted}'{hint}")
 
     for key, raw, flag in overrides:
         if key not in KEYS_BY_PATH:
             raise _unknown_key(key, f"flag {flag}")
         spec = KEYS_BY_PATH[key]
-        values[key] = Value(_coerce(spec, raw, f"flag {flag}", from_text=isinstance(raw, str)), f"flag {flag}")
+        values[key] = Value(
+            _coerce(spec, raw, f"flag {flag}", from_text=isinstance(raw, str)), f"flag {flag}"
+        )
 
     return LoadedConfig(settings=_build(values), values=values, config_file=used_file)
 
@@ -416,8 +422,8 @@ def display_value(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, tuple):
-        return "[" + ", ".join(value) + "]"
     from aisg_check.secrets import strip_userinfo
 
+    if isinstance(value, tuple):
+        return "[" + ", ".join(strip_userinfo(v) for v in value) + "]"
     return strip_userinfo(str(value))

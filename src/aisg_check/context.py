@@ -122,6 +122,23 @@ def proxy_mounts(env: Mapping[str, str]) -> dict[str, str | None]:
     return mounts
 
 
+def no_proxy_matches(host: str, no_proxy: str) -> bool:
+    """Whether NO_PROXY exempts `host`, with the same rules as `proxy_mounts`."""
+    host = host.lower().strip("[]")
+    for entry in (e.strip().lower() for e in no_proxy.split(",")):
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        entry = entry.split("://", 1)[-1].strip("[]")
+        if entry.startswith("."):
+            if host.endswith(entry):
+                return True
+        elif host == entry or host.endswith("." + entry):
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class Context:
     settings: Settings

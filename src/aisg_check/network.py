@@ -17,9 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
-from urllib.request import proxy_bypass_environment
 
-from aisg_check.context import Context
+from aisg_check.context import Context, no_proxy_matches
 from aisg_check.model import CONTACT_MLOPS, Diagnosis
 
 VPN_DNS_FAILED = Diagnosis(
@@ -215,7 +214,7 @@ def proxy_for(ctx: Context, scheme: str, host: str) -> str | None:
     proxy = env.get(f"{scheme}_proxy") or env.get("all_proxy")
     if not proxy:
         return None
-    if "no_proxy" in env and proxy_bypass_environment(host, {"no": env["no_proxy"]}):
+    if no_proxy_matches(host, env.get("no_proxy", "")):
         return None
     return proxy
 
@@ -270,8 +269,12 @@ def connect(host: str, port: int, budget: _Budget, details: dict[str, Any]) -> s
             continue
         except OSError as exc:
             sock.close()
-            code = VPN_NO_ROUTE if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH) else VPN_CONNECT_TIMEOUT
-            last = Outcome(False, f"{host}:{port}: {exc.strerror or exc}", code, None, {**details, "layer": "tcp"})
+            code = (
+                VPN_NO_ROUTE if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH) else VPN_CONNECT_TIMEOUT
+            )
+            last = Outcome(
+                False, f"{host}:{port}: {exc.strerror or exc}", code, None, {**details, "layer": "tcp"}
+            )
             continue
         details["connect_ms"] = round((time.monotonic() - t1) * 1000, 1)
         details["address"] = addr[0]
@@ -314,7 +317,7 @@ def _tls(
                 f"{target.parts[2]} -showcerts`."
             )
         return Outcome(False, summary, diagnosis, hint, {**details, "layer": "tls"})
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         sock.close()
         return Outcome(
             False,
@@ -358,7 +361,7 @@ def _http_answer(
     try:
         sock.sendall(request.encode("ascii", "replace"))
         line = _read_line(sock)
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         return Outcome(
             False,
             f"{host}:{port} accepted the request but sent no HTTP answer within the timeout",
@@ -367,9 +370,7 @@ def _http_answer(
             {**details, "layer": "http"},
         )
     except OSError as exc:
-        return Outcome(
-            False, f"{host}:{port}: {exc}", ENDPOINT_NO_ANSWER, None, {**details, "layer": "http"}
-        )
+        return Outcome(False, f"{host}:{port}: {exc}", ENDPOINT_NO_ANSWER, None, {**details, "layer": "http"})
     finally:
         sock.close()
     details["http_ms"] = round((time.monotonic() - t0) * 1000, 1)
@@ -396,11 +397,13 @@ def _http_answer(
     return Outcome(True, f"{host}:{port} answers HTTP {status}", details=details)
 
 
-def _ssh_banner(sock: socket.socket, host: str, port: int, budget: _Budget, details: dict[str, Any]) -> Outcome:
+def _ssh_banner(
+    sock: socket.socket, host: str, port: int, budget: _Budget, details: dict[str, Any]
+) -> Outcome:
     sock.settimeout(budget.left())
     try:
         line = _read_line(sock)
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         return Outcome(
             False,
             f"{host}:{port} accepted the connection but sent no SSH greeting within the timeout",
@@ -429,7 +432,7 @@ def _via_proxy(ctx: Context, target: Target, proxy: str, budget: _Budget, detail
     """The host is reached through a proxy: the proxy must answer and must reach the host."""
     from urllib.parse import urlsplit as split
 
-    scheme, host, port, path = target.parts
+    _scheme, host, port, _path = target.parts
     p = split(proxy if "://" in proxy else f"http://{proxy}")
     details["proxy"] = f"{p.hostname}:{p.port or 8080}"
     sock = connect(p.hostname or "", p.port or 8080, budget, {})
@@ -459,9 +462,15 @@ def _via_proxy(ctx: Context, target: Target, proxy: str, budget: _Budget, detail
         inner = exc.__context__
         if isinstance(inner, ssl.SSLError):
             diagnosis, summary = classify_tls_error(host, inner)
-            return Outcome(False, summary + " (through the proxy)", diagnosis, None, {**details, "layer": "tls"})
+            return Outcome(
+                False, summary + " (through the proxy)", diagnosis, None, {**details, "layer": "tls"}
+            )
         return Outcome(
-            False, f"{host} through the proxy: {exc}", PROXY_INTERCEPTS_INTERNAL, None, {**details, "layer": "proxy"}
+            False,
+            f"{host} through the proxy: {exc}",
+            PROXY_INTERCEPTS_INTERNAL,
+            None,
+            {**details, "layer": "proxy"},
         )
     except httpx.TimeoutException:
         return Outcome(
@@ -473,9 +482,17 @@ def _via_proxy(ctx: Context, target: Target, proxy: str, budget: _Budget, detail
         )
     details["http_status"] = response.status_code
     if response.status_code >= 500:
-        return Outcome(True, f"{host} answers through the proxy, but with HTTP {response.status_code}",
-                       ENDPOINT_HTTP_ERROR, None, details, warn=True)
-    return Outcome(True, f"{host}:{port} answers HTTP {response.status_code} (through the proxy)", details=details)
+        return Outcome(
+            True,
+            f"{host} answers through the proxy, but with HTTP {response.status_code}",
+            ENDPOINT_HTTP_ERROR,
+            None,
+            details,
+            warn=True,
+        )
+    return Outcome(
+        True, f"{host}:{port} answers HTTP {response.status_code} (through the proxy)", details=details
+    )
 
 
 def probe(ctx: Context, target: Target, total_timeout: float) -> Outcome:
@@ -484,8 +501,13 @@ def probe(ctx: Context, target: Target, total_timeout: float) -> Outcome:
     budget = _Budget(total_timeout)
     details: dict[str, Any] = {"host": host, "port": port}
     if not host or not port:
-        return Outcome(False, f"'{target.url}' is not a valid URL or host:port", ENDPOINT_UNEXPECTED_ANSWER,
-                       "Fix the URL in your settings (`aisg-check config`).", details)
+        return Outcome(
+            False,
+            f"'{target.url}' is not a valid URL or host:port",
+            ENDPOINT_UNEXPECTED_ANSWER,
+            "Fix the URL in your settings (`aisg-check config`).",
+            details,
+        )
     if scheme in ("http", "https"):
         proxy = proxy_for(ctx, scheme, host)
         if proxy:

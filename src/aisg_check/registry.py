@@ -52,9 +52,15 @@ COMPONENTS: tuple[Component, ...] = (
         "Run:ai",
         "Kubeconfig, `runai login` tokens, cluster identity and namespace permissions.",
         (
-            Flag("--kubeconfig", "runai.kubeconfig", "Kubeconfig file (default: $KUBECONFIG, ~/.kube/config).",
-                 metavar="FILE"),
-            Flag("--context", "runai.context", "Kubeconfig context (default: current-context).", metavar="NAME"),
+            Flag(
+                "--kubeconfig",
+                "runai.kubeconfig",
+                "Kubeconfig file (default: $KUBECONFIG, ~/.kube/config).",
+                metavar="FILE",
+            ),
+            Flag(
+                "--context", "runai.context", "Kubeconfig context (default: current-context).", metavar="NAME"
+            ),
             Flag("--project", "runai.project", "Run:ai project (namespace runai-<project>).", metavar="NAME"),
             Flag("--namespace", "runai.namespace", "Namespace to check permissions in.", metavar="NAME"),
         ),
@@ -64,8 +70,13 @@ COMPONENTS: tuple[Component, ...] = (
         "Harbor",
         "docker login, push permission per project and robot accounts, without a Docker daemon.",
         (
-            Flag("--project", "harbor.projects", "Harbor project to check push rights for (repeatable).", list,
-                 metavar="NAME"),
+            Flag(
+                "--project",
+                "harbor.projects",
+                "Harbor project to check push rights for (repeatable).",
+                list,
+                metavar="NAME",
+            ),
             Flag("--robot-file", "harbor.robot_file", "Robot account .json file to check.", metavar="FILE"),
         ),
     ),
@@ -74,7 +85,12 @@ COMPONENTS: tuple[Component, ...] = (
         "ECS object storage",
         "S3 profile, endpoint URL and bucket access on ECS.",
         (
-            Flag("--profile", "ecs.profile", "AWS profile (default: AWS_PROFILE, else default).", metavar="NAME"),
+            Flag(
+                "--profile",
+                "ecs.profile",
+                "AWS profile (default: AWS_PROFILE, else default).",
+                metavar="NAME",
+            ),
             Flag("--bucket", "ecs.buckets", "Bucket to check by name (repeatable).", list, metavar="NAME"),
             Flag("--write-test", "ecs.write_test", "Put, read back and delete one small object.", bool),
         ),
@@ -84,10 +100,16 @@ COMPONENTS: tuple[Component, ...] = (
         "MLflow",
         "Log a real test run with params, metrics and an artifact, then delete it.",
         (
-            Flag("--tracking-uri", "mlflow.tracking_uri", "Tracking server URL (default: MLFLOW_TRACKING_URI).",
-                 metavar="URL"),
+            Flag(
+                "--tracking-uri",
+                "mlflow.tracking_uri",
+                "Tracking server URL (default: MLFLOW_TRACKING_URI).",
+                metavar="URL",
+            ),
             Flag("--experiment", "mlflow.experiment", "Experiment to log the test run to.", metavar="NAME"),
-            Flag("--create-experiment", "mlflow.create_experiment", "Create the experiment if missing.", bool),
+            Flag(
+                "--create-experiment", "mlflow.create_experiment", "Create the experiment if missing.", bool
+            ),
             Flag("--keep-run", "mlflow.keep_run", "Keep the test run and print its URL.", bool),
         ),
     ),

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from aisg_check import __version__
 from aisg_check.check import Blocked, Check, Recorder
 from aisg_check.context import Context
-from aisg_check.model import CONTACT_MLOPS, CheckResult, Diagnosis, RunReport, Status
+from aisg_check.model import CONTACT_MLOPS, CheckResult, Diagnosis, RunReport
 
 BLOCKED = Diagnosis(
     "BLOCKED",
@@ -244,9 +244,7 @@ class Runner:
         unit.done.set()
 
 
-def run_checks(
-    ctx: Context, checks: Sequence[Check], events: Events | None = None
-) -> RunReport:
+def run_checks(ctx: Context, checks: Sequence[Check], events: Events | None = None) -> RunReport:
     return Runner(ctx, checks, events).run()
 
 
@@ -266,5 +264,3 @@ def scrub_report(report: RunReport, scrub: Callable[[object], object]) -> RunRep
             )
         )
     return replace(report, results=tuple(cleaned))
-
-

@@ -54,7 +54,9 @@ def test_all_present_and_recent() -> None:
     assert {r.status for r in results.values()} == {Status.PASS}
     assert results["tools.kubectl"].details["version"] == "1.31.1"
     assert results["tools.ssh"].details["version"] == "9.6"
-    assert list(results) == [f"tools.{n}" for n in ("git", "ssh", "python", "conda", "kubectl", "runai", "aws", "docker")]
+    assert list(results) == [
+        f"tools.{n}" for n in ("git", "ssh", "python", "conda", "kubectl", "runai", "aws", "docker")
+    ]
 
 
 def test_missing_required_fails_and_missing_optional_warns_with_an_install_hint() -> None:
@@ -62,7 +64,10 @@ def test_missing_required_fails_and_missing_optional_warns_with_an_install_hint(
     results = _run(versions, platform="darwin")
     assert results["tools.git"].status is Status.FAIL and results["tools.git"].code == "TOOL_MISSING"
     assert "brew install git" in results["tools.git"].hint
-    assert results["tools.runai"].status is Status.WARN and results["tools.runai"].code == "TOOL_MISSING_OPTIONAL"
+    assert (
+        results["tools.runai"].status is Status.WARN
+        and results["tools.runai"].code == "TOOL_MISSING_OPTIONAL"
+    )
     assert "Help" in results["tools.runai"].hint
 
 
@@ -85,8 +90,12 @@ def test_outdated_and_broken_tools_warn() -> None:
 
 @pytest.mark.parametrize(
     ("text", "version"),
-    [("OpenSSH_for_Windows_8.1p1, LibreSSL 3.0.2", (8, 1)), ("Client Version: v1.30.2", (1, 30, 2)),
-     ("conda 24.1.2", (24, 1, 2)), ("nothing here", None)],
+    [
+        ("OpenSSH_for_Windows_8.1p1, LibreSSL 3.0.2", (8, 1)),
+        ("Client Version: v1.30.2", (1, 30, 2)),
+        ("conda 24.1.2", (24, 1, 2)),
+        ("nothing here", None),
+    ],
 )
 def test_parse_version(text: str, version: tuple[int, ...] | None) -> None:
     assert parse_version(text) == version

@@ -163,16 +163,18 @@ def test_proxy_that_refuses_internal_hosts(good: HTTPServer, ca_file: Path) -> N
 
 def test_vpn_component_points_at_the_configured_endpoints(good: HTTPServer, ca_file: Path) -> None:
     url = good.url("localhost")
-    ctx = make_context({
-        "ca_bundle": str(ca_file),
-        "gitlab": {"url": url, "host": "127.0.0.1", "ssh_port": closed_port()},
-        "rancher": {"url": url},
-        "runai": {"url": url, "cluster_url": url},
-        "harbor": {"registry": f"localhost:{good.port}"},
-        "ecs": {"endpoint_url": url},
-        "mlflow": {"tracking_uri": url},
-        "vpn": {"extra": [url, f"127.0.0.1:{good.port}"]},
-    })
+    ctx = make_context(
+        {
+            "ca_bundle": str(ca_file),
+            "gitlab": {"url": url, "host": "127.0.0.1", "ssh_port": closed_port()},
+            "rancher": {"url": url},
+            "runai": {"url": url, "cluster_url": url},
+            "harbor": {"registry": f"localhost:{good.port}"},
+            "ecs": {"endpoint_url": url},
+            "mlflow": {"tracking_uri": url},
+            "vpn": {"extra": [url, f"127.0.0.1:{good.port}"]},
+        }
+    )
     report = run_checks(ctx, registry.select(["vpn"]))
     by_id = {r.id: r for r in report.results}
     for name in ("gitlab", "rancher", "runai", "harbor", "ecs", "mlflow", "extra.1", "extra.2"):
@@ -185,13 +187,15 @@ def test_vpn_component_points_at_the_configured_endpoints(good: HTTPServer, ca_f
 
 
 def test_all_names_failing_to_resolve_means_off_the_vpn() -> None:
-    ctx = make_context({
-        "gitlab": {"url": "https://gitlab.invalid", "host": "gitlab.invalid"},
-        "rancher": {"url": "https://rancher.invalid"},
-        "runai": {"url": "https://runai.invalid", "cluster_url": "https://cluster.invalid:6443"},
-        "harbor": {"registry": "registry.invalid"},
-        "ecs": {"endpoint_url": "https://ecs.invalid"},
-    })
+    ctx = make_context(
+        {
+            "gitlab": {"url": "https://gitlab.invalid", "host": "gitlab.invalid"},
+            "rancher": {"url": "https://rancher.invalid"},
+            "runai": {"url": "https://runai.invalid", "cluster_url": "https://cluster.invalid:6443"},
+            "harbor": {"registry": "registry.invalid"},
+            "ecs": {"endpoint_url": "https://ecs.invalid"},
+        }
+    )
     report = run_checks(ctx, registry.select(["vpn"]))
     status = {r.id: r for r in report.results}["vpn.status"]
     assert status.status is Status.FAIL and status.code == "VPN_NOT_CONNECTED"

@@ -6,6 +6,7 @@ every worker it forked (mlflow's gunicorn/uvicorn workers, nginx's workers).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -69,15 +70,11 @@ class ServerProcess:
 
     def stop(self) -> None:
         if self.proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
             try:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 self.proc.wait(5)

@@ -10,7 +10,7 @@ import ssl
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import trustme
 
@@ -22,7 +22,7 @@ def ssl_server_context(ca: trustme.CA, *names: str) -> ssl.SSLContext:
 
 
 class _Quiet(http.server.BaseHTTPRequestHandler):
-    routes: dict[str, Callable[[http.server.BaseHTTPRequestHandler], None]] = {}
+    routes: ClassVar[dict[str, Callable[[http.server.BaseHTTPRequestHandler], None]]] = {}
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -38,7 +38,7 @@ class _Quiet(http.server.BaseHTTPRequestHandler):
             return
         handler(self)
 
-    do_GET = do_HEAD = do_POST = _dispatch  # noqa: N815
+    do_GET = do_HEAD = do_POST = _dispatch
 
 
 class HTTPServer:

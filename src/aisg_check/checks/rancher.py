@@ -41,13 +41,20 @@ def run(ctx: Context, rec: Recorder) -> None:
         return
     details = {"url": url, "http_status": response.status_code}
     if response.status_code >= 500:
-        rec.fail("rancher.dashboard", ENDPOINT_HTTP_ERROR, f"Rancher at {url} answers HTTP {response.status_code}",
-                 details=details)
+        rec.fail(
+            "rancher.dashboard",
+            ENDPOINT_HTTP_ERROR,
+            f"Rancher at {url} answers HTTP {response.status_code}",
+            details=details,
+        )
     elif response.status_code == 200 and response.text.strip() == "pong":
         rec.ok(
             "rancher.dashboard",
             f"Rancher answers at {url}; sign in there with your AI Singapore account in a browser",
-            details={**details, "next": f"If your project's cluster is not listed after sign-in, ask {CONTACT_MLOPS}."},
+            details={
+                **details,
+                "next": f"If your project's cluster is not listed after sign-in, ask {CONTACT_MLOPS}.",
+            },
         )
     else:
         rec.fail(

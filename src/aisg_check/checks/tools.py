@@ -54,32 +54,95 @@ class Tool:
 
 
 TOOLS: tuple[Tool, ...] = (
-    Tool("git", "git", (("git", "--version"),), True, (2, 25),
-         {"linux": "sudo apt install git", "darwin": "brew install git", "win32": "winget install Git.Git"}),
-    Tool("ssh", "OpenSSH client", (("ssh", "-V"),), True, (7, 6),
-         {"linux": "sudo apt install openssh-client", "darwin": "comes with macOS (xcode-select --install)",
-          "win32": "Settings → Optional features → OpenSSH Client"}),
-    Tool("python", "Python", (("python3", "--version"), ("python", "--version")), True, (3, 10),
-         {"linux": "install Miniconda (https://docs.anaconda.com/miniconda/) or sudo apt install python3",
-          "darwin": "install Miniconda or brew install python@3.11",
-          "win32": "install Miniconda or winget install Python.Python.3.11"}),
-    Tool("conda", "conda", (("conda", "--version"),), False, None,
-         {"linux": "install Miniconda: https://docs.anaconda.com/miniconda/",
-          "darwin": "install Miniconda: https://docs.anaconda.com/miniconda/ (or brew install --cask miniconda)",
-          "win32": "winget install Anaconda.Miniconda3"}),
-    Tool("kubectl", "kubectl", (("kubectl", "version", "--client"),), False, (1, 25),
-         {"linux": "see https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/",
-          "darwin": "brew install kubectl", "win32": "winget install Kubernetes.kubectl"}),
-    Tool("runai", "Run:ai CLI", (("runai", "version"),), False, None,
-         {"linux": RUNAI_DOWNLOAD, "darwin": RUNAI_DOWNLOAD, "win32": RUNAI_DOWNLOAD}),
+    Tool(
+        "git",
+        "git",
+        (("git", "--version"),),
+        True,
+        (2, 25),
+        {"linux": "sudo apt install git", "darwin": "brew install git", "win32": "winget install Git.Git"},
+    ),
+    Tool(
+        "ssh",
+        "OpenSSH client",
+        (("ssh", "-V"),),
+        True,
+        (7, 6),
+        {
+            "linux": "sudo apt install openssh-client",
+            "darwin": "comes with macOS (xcode-select --install)",
+            "win32": "Settings → Optional features → OpenSSH Client",
+        },
+    ),
+    Tool(
+        "python",
+        "Python",
+        (("python3", "--version"), ("python", "--version")),
+        True,
+        (3, 10),
+        {
+            "linux": "install Miniconda (https://docs.anaconda.com/miniconda/) or sudo apt install python3",
+            "darwin": "install Miniconda or brew install python@3.11",
+            "win32": "install Miniconda or winget install Python.Python.3.11",
+        },
+    ),
+    Tool(
+        "conda",
+        "conda",
+        (("conda", "--version"),),
+        False,
+        None,
+        {
+            "linux": "install Miniconda: https://docs.anaconda.com/miniconda/",
+            "darwin": "brew install --cask miniconda (or see https://docs.anaconda.com/miniconda/)",
+            "win32": "winget install Anaconda.Miniconda3",
+        },
+    ),
+    Tool(
+        "kubectl",
+        "kubectl",
+        (("kubectl", "version", "--client"),),
+        False,
+        (1, 25),
+        {
+            "linux": "see https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/",
+            "darwin": "brew install kubectl",
+            "win32": "winget install Kubernetes.kubectl",
+        },
+    ),
+    Tool(
+        "runai",
+        "Run:ai CLI",
+        (("runai", "version"),),
+        False,
+        None,
+        {"linux": RUNAI_DOWNLOAD, "darwin": RUNAI_DOWNLOAD, "win32": RUNAI_DOWNLOAD},
+    ),
     # AWS CLI v1 still works with --endpoint-url, which is all the guide needs.
-    Tool("aws", "AWS CLI", (("aws", "--version"),), False, None,
-         {"linux": "see https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html",
-          "darwin": "brew install awscli", "win32": "winget install Amazon.AWSCLI"}),
-    Tool("docker", "Docker", (("docker", "--version"),), False, None,
-         {"linux": "install Docker Engine: https://docs.docker.com/engine/install/",
-          "darwin": "install Docker Desktop (or colima): brew install --cask docker",
-          "win32": "winget install Docker.DockerDesktop"}),
+    Tool(
+        "aws",
+        "AWS CLI",
+        (("aws", "--version"),),
+        False,
+        None,
+        {
+            "linux": "see https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html",
+            "darwin": "brew install awscli",
+            "win32": "winget install Amazon.AWSCLI",
+        },
+    ),
+    Tool(
+        "docker",
+        "Docker",
+        (("docker", "--version"),),
+        False,
+        None,
+        {
+            "linux": "install Docker Engine: https://docs.docker.com/engine/install/",
+            "darwin": "install Docker Desktop (or colima): brew install --cask docker",
+            "win32": "winget install Docker.DockerDesktop",
+        },
+    ),
 )
 
 _VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
@@ -120,13 +183,23 @@ def _check_tool(ctx: Context, rec: Recorder, tool: Tool, timeout: float) -> None
     details = {"command": " ".join(found), "path": ctx.which(found[0]), "version": shown}
     if not result.ok:
         why = "timed out" if result.timed_out else f"exited with {result.returncode}"
-        rec.warn(step, TOOL_BROKEN, f"`{' '.join(found)}` {why}", hint=f"Run `{' '.join(found)}` to see why; "
-                 f"reinstall if needed ({install}).", details=details)
+        rec.warn(
+            step,
+            TOOL_BROKEN,
+            f"`{' '.join(found)}` {why}",
+            hint=f"Run `{' '.join(found)}` to see why; reinstall if needed ({install}).",
+            details=details,
+        )
         return
     if tool.minimum and version and version[: len(tool.minimum)] < tool.minimum:
         wanted = ".".join(map(str, tool.minimum))
-        rec.warn(step, TOOL_OUTDATED, f"{tool.title} {shown} is older than {wanted}",
-                 hint=f"Upgrade to {wanted} or newer: {install}.", details=details)
+        rec.warn(
+            step,
+            TOOL_OUTDATED,
+            f"{tool.title} {shown} is older than {wanted}",
+            hint=f"Upgrade to {wanted} or newer: {install}.",
+            details=details,
+        )
         return
     rec.ok(step, f"{tool.title} {shown or '(version unknown)'} at {details['path']}", details=details)
 
@@ -135,7 +208,9 @@ def run(ctx: Context, rec: Recorder) -> None:
     # Each `--version` is a process start (aws and conda take ~0.5 s); run them all at once.
     timeout = rec.step_timeout(ctx.timeout)
     threads = [
-        threading.Thread(target=_check_tool, args=(ctx, rec, tool, timeout), daemon=True, name=f"tool-{tool.name}")
+        threading.Thread(
+            target=_check_tool, args=(ctx, rec, tool, timeout), daemon=True, name=f"tool-{tool.name}"
+        )
         for tool in TOOLS
     ]
     for thread in threads:

@@ -59,8 +59,12 @@ def _cluster_target(ctx: Context) -> Target | None:
             except (ValueError, UnicodeDecodeError):
                 ca_data = None
         # The guide's kubeconfig skips verification; probe the cluster the way kubectl will.
-        return Target("cluster", str(cluster["server"]).rstrip("/") + "/version",
-                      verify=not cluster.get("insecure-skip-tls-verify"), ca_data=ca_data)
+        return Target(
+            "cluster",
+            str(cluster["server"]).rstrip("/") + "/version",
+            verify=not cluster.get("insecure-skip-tls-verify"),
+            ca_data=ca_data,
+        )
     url = ctx.settings.runai.cluster_url
     return Target("cluster", url.rstrip("/") + "/version", verify=False) if url else None
 
@@ -80,23 +84,35 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "gitlab-ssh",
         "GitLab SSH port",
-        lambda c: Target("gitlab-ssh", f"ssh://{c.settings.gitlab.host}:{c.settings.gitlab.ssh_port}")
-        if c.settings.gitlab.host
-        else None,
+        lambda c: (
+            Target("gitlab-ssh", f"ssh://{c.settings.gitlab.host}:{c.settings.gitlab.ssh_port}")
+            if c.settings.gitlab.host
+            else None
+        ),
         "gitlab.host",
     ),
-    Endpoint("rancher", "Rancher dashboard", _url(lambda c: c.settings.rancher.url, "rancher"), "rancher.url"),
+    Endpoint(
+        "rancher", "Rancher dashboard", _url(lambda c: c.settings.rancher.url, "rancher"), "rancher.url"
+    ),
     Endpoint("runai", "Run:ai dashboard", _url(lambda c: c.settings.runai.url, "runai"), "runai.url"),
     Endpoint("cluster", "Run:ai cluster API", _cluster_target, "runai.cluster_url"),
     Endpoint(
         "harbor",
         "Harbor registry",
-        lambda c: Target("harbor", f"https://{c.settings.harbor.registry}/v2/") if c.settings.harbor.registry else None,
+        lambda c: (
+            Target("harbor", f"https://{c.settings.harbor.registry}/v2/")
+            if c.settings.harbor.registry
+            else None
+        ),
         "harbor.registry",
     ),
-    Endpoint("ecs", "ECS object storage", _url(lambda c: c.settings.ecs.endpoint_url, "ecs"), "ecs.endpoint_url"),
     Endpoint(
-        "mlflow", "MLflow tracking server", _url(lambda c: c.settings.mlflow.tracking_uri, "mlflow"),
+        "ecs", "ECS object storage", _url(lambda c: c.settings.ecs.endpoint_url, "ecs"), "ecs.endpoint_url"
+    ),
+    Endpoint(
+        "mlflow",
+        "MLflow tracking server",
+        _url(lambda c: c.settings.mlflow.tracking_uri, "mlflow"),
         "mlflow.tracking_uri",
     ),
 )

@@ -15,6 +15,7 @@ class RenderOptions:
     color: bool = False
     width: int = 100
     unicode: bool = True
+    system: str = ""  # "Linux 6.1 (x86_64), Python 3.11.7": filled by the CLI, fixed in tests
 
 
 Render = Callable[[RunReport, RenderOptions], str]

@@ -63,9 +63,13 @@ def render(report: RunReport, options: RenderOptions) -> str:
             )
             message = f"{result.code}: {result.summary}" if result.code else result.summary
             if result.status is Status.FAIL:
-                ET.SubElement(case, "failure", {"message": message, "type": result.code or "FAIL"}).text = _text(result)
+                ET.SubElement(
+                    case, "failure", {"message": message, "type": result.code or "FAIL"}
+                ).text = _text(result)
             elif result.status is Status.ERROR:
-                ET.SubElement(case, "error", {"message": message, "type": result.code or "ERROR"}).text = _text(result)
+                ET.SubElement(
+                    case, "error", {"message": message, "type": result.code or "ERROR"}
+                ).text = _text(result)
             elif result.status is Status.SKIP:
                 ET.SubElement(case, "skipped", {"message": message})
             out = _text(result)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import platform
-
 from aisg_check.model import CheckResult, RunReport, Status
 from aisg_check.reporters import RenderOptions
 
@@ -28,8 +26,7 @@ def render(report: RunReport, options: RenderOptions) -> str:
         f"### aisg-check {report.tool_version} report",
         "",
         f"- when: {report.started_at} ({report.duration_s:.1f} s)",
-        f"- system: {platform.system()} {platform.release()} ({platform.machine()}), "
-        f"Python {platform.python_version()}",
+        f"- system: {options.system or 'unknown'}",
         f"- result: {s.passed} passed, {s.warned} warnings, {s.failed} failed, "
         f"{s.skipped} skipped, {s.errored} errors" + (" (interrupted)" if report.interrupted else ""),
         "",
@@ -42,6 +39,13 @@ def render(report: RunReport, options: RenderOptions) -> str:
     else:
         lines += ["No problems found.", ""]
     if rest and not options.quiet:
-        lines += ["<details><summary>Other checks</summary>", "", *header, *(_row(r) for r in rest), "",
-                  "</details>", ""]
+        lines += [
+            "<details><summary>Other checks</summary>",
+            "",
+            *header,
+            *(_row(r) for r in rest),
+            "",
+            "</details>",
+            "",
+        ]
     return "\n".join(lines)

@@ -28,8 +28,9 @@ class LiveProgress(Events):
         more = len(self._running) - 4
         if more > 0:
             running += f" and {more} more"
-        return Text(f"⠿ checking… {self._done}/{self._total} done" + (f" · {running}" if running else ""),
-                    style="dim")
+        return Text(
+            f"⠿ checking… {self._done}/{self._total} done" + (f" · {running}" if running else ""), style="dim"
+        )
 
     def started(self, check: Check) -> None:
         with self._lock:

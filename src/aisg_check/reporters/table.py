@@ -20,7 +20,13 @@ _STYLE = {
     Status.SKIP: "dim",
     Status.ERROR: "bold magenta",
 }
-_LABEL = {Status.PASS: "pass", Status.WARN: "warn", Status.FAIL: "FAIL", Status.SKIP: "skip", Status.ERROR: "ERROR"}
+_LABEL = {
+    Status.PASS: "pass",
+    Status.WARN: "warn",
+    Status.FAIL: "FAIL",
+    Status.SKIP: "skip",
+    Status.ERROR: "ERROR",
+}
 
 
 def _detail_text(result: CheckResult) -> str:
@@ -84,7 +90,7 @@ def render(report: RunReport, options: RenderOptions) -> str:
             table.add_column("time", justify="right", style="dim", no_wrap=True)
         for result in results:
             status = Text(f"{icons[result.status]} {_LABEL[result.status]}", style=_STYLE[result.status])
-            row = [status, result.id, _body(result, options)]
+            row: list[Text | str] = [status, result.id, _body(result, options)]
             if options.verbose:
                 row.append(f"{result.duration_s:.2f}s")
             table.add_row(*row)
@@ -105,7 +111,7 @@ def render(report: RunReport, options: RenderOptions) -> str:
     if report.interrupted:
         line.append(" (interrupted)", style="bold")
     console.print(line)
-    if s.failed or s.errored:
+    if (s.failed or s.errored) and not options.verbose:
         console.print("Each code links to its fix: run with --verbose for the docs links.", style="dim")
     # Rich pads every cell to the table width; trailing blanks only get in the way of pasting.
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"

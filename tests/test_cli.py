@@ -1,0 +1,268 @@
+"""The whole command tree through the real entry point (subprocess: real exit codes, stdout
+and stderr kept apart), with every endpoint on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aisg_check import __version__
+from tests.helpers import LOOPBACK_PROFILE, run_cli, write_config
+from tests.servers.tls import HTTPServer, SilentServer
+
+
+@pytest.fixture()
+def env(home: Path) -> dict[str, str]:
+    """The user's config file points every endpoint at a closed port on loopback."""
+    write_config(home / ".config" / "aisg-check" / "config.yaml", LOOPBACK_PROFILE)
+    return dict(os.environ)
+
+
+@pytest.fixture(scope="module")
+def http_ok() -> Iterator[HTTPServer]:
+    server = HTTPServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def http_502() -> Iterator[HTTPServer]:
+    def broken(handler: Any) -> None:
+        handler.send_response(502)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    server = HTTPServer(routes={"/": broken})
+    yield server
+    server.close()
+
+
+def _no_traceback(result: Any) -> None:
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+
+
+def test_version_and_help(env: dict[str, str]) -> None:
+    result = run_cli(["--version"], env=env)
+    assert result.returncode == 0 and result.stdout.strip() == f"aisg-check {__version__}"
+    result = run_cli(["--help"], env=env)
+    assert result.returncode == 0
+    for command in (
+        "all",
+        "vpn",
+        "tools",
+        "gitlab",
+        "rancher",
+        "runai",
+        "harbor",
+        "ecs",
+        "mlflow",
+        "list",
+        "config",
+    ):
+        assert f"  {command} " in result.stdout
+    result = run_cli(["harbor", "--help"], env=env)
+    assert "--robot-file" in result.stdout and "--format" in result.stdout and "--strict" in result.stdout
+
+
+def test_list_shows_ids_titles_and_dependencies(env: dict[str, str]) -> None:
+    result = run_cli(["list"], env=env)
+    assert result.returncode == 0
+    assert (
+        "vpn.status" in result.stdout
+        and "rancher" in result.stdout
+        and "depends on: vpn.rancher" in result.stdout
+    )
+    data = json.loads(run_cli(["list", "--format", "json"], env=env).stdout)
+    by_id = {c["id"]: c for c in data}
+    assert by_id["rancher"]["depends_on"] == ["vpn.rancher"]
+    assert [s["id"] for s in by_id["tools"]["steps"]][:2] == ["tools.git", "tools.ssh"]
+
+
+def test_config_shows_values_sources_and_hides_secrets(env: dict[str, str], home: Path) -> None:
+    env = {
+        **env,
+        "GITLAB_TOKEN": "glpat-CANARY-cfg-123",
+        "AISG_CHECK_HARBOR_PROJECTS": "p1,p2",
+        "MLFLOW_TRACKING_URI": "https://bob:pw-CANARY-uri@127.0.0.1:5000",
+    }
+    result = run_cli(["config", "--set", "ecs.profile=team", "--timeout", "3"], env=env)
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.strip()}
+    assert "flag --timeout" in lines["timeout"]
+    assert "flag --set ecs.profile" in lines["ecs.profile"]
+    assert (
+        "env AISG_CHECK_HARBOR_PROJECTS" in lines["harbor.projects"]
+        and "[p1, p2]" in lines["harbor.projects"]
+    )
+    assert "env GITLAB_TOKEN" in lines["gitlab.token"] and "***" in lines["gitlab.token"]
+    assert "profile aisg" in lines["gitlab.ssh_user"]
+    assert f"file {home}/.config/aisg-check/config.yaml" in lines["gitlab.host"]
+    for fmt in ("table", "json", "yaml"):
+        out = run_cli(["config", "--format", fmt], env=env)
+        assert "CANARY" not in out.stdout + out.stderr
+    data = json.loads(run_cli(["config", "--format", "json"], env=env).stdout)
+    assert data["settings"]["gitlab.token"] == {"value": "***", "source": "env GITLAB_TOKEN"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["vpn", "--timeout", "0"], "'timeout' must be a number of seconds greater than 0"),
+        (["vpn", "--timeout", "-2"], "greater than 0"),
+        (["vpn", "--only", "nothing.here"], "'nothing.here' names no check"),
+        (["vpn", "--set", "timeout"], "expected KEY=VALUE"),
+        (["vpn", "--set", "harbor.projets=a"], "did you mean 'harbor.projects'"),
+        (["vpn", "--ca-bundle", "/nonexistent/ca.pem"], "is not a file"),
+        (["vpn", "--config", "/nonexistent/config.yaml"], "config file not found"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_clear_line(env: dict[str, str], args: list[str], message: str) -> None:
+    result = run_cli(args, env=env)
+    assert result.returncode == 2, result
+    assert message in result.stderr
+    assert result.stdout == ""
+    _no_traceback(result)
+
+
+def test_click_usage_errors_exit_2(env: dict[str, str]) -> None:
+    for args in (["vpn", "--format", "xml"], ["nosuchcommand"], ["vpn", "--timeout", "abc"]):
+        result = run_cli(args, env=env)
+        assert result.returncode == 2, args
+        _no_traceback(result)
+
+
+@pytest.mark.parametrize(
+    "text", ["timeout: [1\n", "harbor:\n  projets: [a]\n", "", "gitlab:\n  ssh_port: abc\n"]
+)
+def test_bad_config_file_exit_2_and_names_the_file(env: dict[str, str], home: Path, text: str) -> None:
+    path = home / ".config" / "aisg-check" / "config.yaml"
+    path.write_text(text)
+    result = run_cli(["all"], env=env)
+    assert result.returncode == 2
+    assert str(path) in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    _no_traceback(result)
+
+
+def test_pass_exits_0_and_json_goes_to_stdout_only(env: dict[str, str], http_ok: HTTPServer) -> None:
+    result = run_cli(
+        ["vpn", "--only", "vpn.extra", "--set", f"vpn.extra={http_ok.url('127.0.0.1')}", "--format", "json"],
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["summary"]["pass"] == 1 and data["results"][0]["id"] == "vpn.extra.1"
+    assert result.stderr == ""
+
+
+def test_failure_exits_1(env: dict[str, str]) -> None:
+    result = run_cli(["vpn", "--only", "vpn.gitlab"], env=env)
+    assert result.returncode == 1
+    assert "VPN_CONNECT_REFUSED" in result.stdout and "\x1b[" not in result.stdout
+
+
+def test_warning_passes_unless_strict(env: dict[str, str], http_502: HTTPServer) -> None:
+    args = ["vpn", "--only", "vpn.extra", "--set", f"vpn.extra={http_502.url('127.0.0.1')}"]
+    assert run_cli(args, env=env).returncode == 0
+    assert run_cli([*args, "--strict"], env=env).returncode == 1
+
+
+def test_output_file_format_from_extension_and_explicit(
+    env: dict[str, str], tmp_path: Path, http_ok: HTTPServer
+) -> None:
+    base = ["vpn", "--only", "vpn.extra", "--set", f"vpn.extra={http_ok.url('127.0.0.1')}"]
+    xml_path = tmp_path / "report.xml"
+    result = run_cli([*base, "--output", str(xml_path)], env=env)
+    assert result.returncode == 0
+    assert "vpn.extra.1" in result.stdout and not result.stdout.startswith("<?xml")
+    assert ET.parse(xml_path).getroot().tag == "testsuites"
+    json_path = tmp_path / "report.json"
+    result = run_cli([*base, "--format", "json", "--output", str(json_path)], env=env)
+    assert json.loads(json_path.read_text()) == json.loads(result.stdout)
+    md = tmp_path / "ticket.md"
+    run_cli([*base, "--output", str(md)], env=env)
+    assert md.read_text().startswith("### aisg-check")
+
+
+def test_quiet_and_verbose(env: dict[str, str], http_ok: HTTPServer) -> None:
+    base = [
+        "vpn",
+        "--only",
+        "vpn.extra",
+        "--only",
+        "vpn.gitlab",
+        "--set",
+        f"vpn.extra={http_ok.url('127.0.0.1')}",
+    ]
+    quiet = run_cli([*base, "--quiet"], env=env).stdout
+    assert "vpn.gitlab" in quiet and "vpn.extra.1" not in quiet
+    verbose = run_cli([*base, "--verbose"], env=env).stdout
+    assert "http_status=200" in verbose and "docs: https://" in verbose
+
+
+def test_selection_pulls_in_the_probe_a_component_needs(env: dict[str, str]) -> None:
+    data = run_cli(["rancher", "--format", "json"], env=env).json()
+    assert [r["id"] for r in data["results"]] == ["vpn.rancher", "rancher.dashboard"]
+    data = run_cli(["rancher", "--skip", "vpn.rancher", "--format", "json"], env=env).json()
+    assert [r["id"] for r in data["results"]] == ["rancher.dashboard"]
+
+
+def test_all_runs_every_component_in_registry_order(env: dict[str, str]) -> None:
+    result = run_cli(["all", "--format", "json", "--skip", "tools"], env=env)
+    assert result.returncode == 1
+    components = []
+    for r in result.json()["results"]:
+        if r["component"] not in components:
+            components.append(r["component"])
+    assert components[0] == "vpn" and "rancher" in components and "tools" not in components
+    for r in result.json()["results"]:
+        assert r["status"] in ("fail", "skip", "warn"), r
+        assert r["code"] and r["hint"], r
+
+
+def test_ctrl_c_prints_what_finished_and_exits_130(env: dict[str, str], http_ok: HTTPServer) -> None:
+    silent = SilentServer()
+    try:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "aisg_check",
+                "vpn",
+                "--only",
+                "vpn.extra",
+                "--only",
+                "vpn.gitlab",
+                "--timeout",
+                "20",
+                "--set",
+                f"vpn.extra=https://127.0.0.1:{silent.port}/",
+                "--format",
+                "json",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        silent.close()
+    assert proc.returncode == 130, err
+    data = json.loads(out)
+    assert data["interrupted"] is True
+    by_id = {r["id"]: r for r in data["results"]}
+    assert by_id["vpn.gitlab"]["code"] == "VPN_CONNECT_REFUSED"  # finished before Ctrl-C
+    assert "interrupted" in err
+    assert "Traceback" not in err
