@@ -21,7 +21,6 @@ from typing import Annotated, Any
 import typer
 
 from aisg_check import __version__
-from aisg_check.config import ConfigError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -79,7 +78,7 @@ def _load(env: dict[str, str], config: Path | None, overrides: Sequence[tuple[st
 
     try:
         loaded = config_module.load(env=env, config_file=config, overrides=overrides)
-    except ConfigError as exc:
+    except config_module.ConfigError as exc:
         raise _fail_usage(f"config: {exc}") from None
     ca = loaded.settings.ca_bundle
     if ca:
@@ -94,7 +93,7 @@ def _load(env: dict[str, str], config: Path | None, overrides: Sequence[tuple[st
 def _overrides(
     timeout: float | None, ca_bundle: Path | None, sets: Sequence[str], extra: Sequence[tuple[str, Any, str]]
 ) -> list[tuple[str, Any, str]]:
-    from aisg_check.config import parse_set_option
+    from aisg_check.config import ConfigError, parse_set_option
 
     out: list[tuple[str, Any, str]] = []
     for item in sets:
@@ -383,7 +382,7 @@ def _make_run_command(components: Sequence[str] | None, flags: Sequence[Any]) ->
 
 
 def _register_run_commands() -> None:
-    from aisg_check.registry import COMPONENTS
+    from aisg_check.components import COMPONENTS
 
     app.command(
         "all",
