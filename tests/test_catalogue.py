@@ -7,7 +7,7 @@ import ast
 import re
 from pathlib import Path
 
-from aisg_check import catalogue, registry
+from aisg_check import catalogue, reference, registry
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,3 +46,8 @@ def test_diagnoses_are_complete_sentences_with_a_fix() -> None:
     for d in registry.all_diagnoses():
         assert re.fullmatch(r"[A-Z][A-Z0-9_]+", d.code)
         assert d.title and d.cause.endswith((".", ".)")) and d.fix, d.code
+
+
+def test_configuration_reference_is_up_to_date() -> None:
+    committed = (ROOT / "docs" / "configuration.md").read_text()
+    assert committed == reference.render(), "run: python -m aisg_check.reference > docs/configuration.md"
