@@ -1,4 +1,6 @@
-"""Core budgets (DESIGN.md §9), side by side in one run:
+"""Run from the repository root: `python -m benchmarks.bench_core`.
+
+Core budgets (DESIGN.md §9), side by side in one run:
 
 - `aisg-check --help` vs a bare `python -c "import typer"`: goal ratio ≤ 1.5.
 - `aisg-check all` when every endpoint accepts connections and never answers: goal wall
@@ -8,17 +10,13 @@
 
 from __future__ import annotations
 
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import yaml
+from tests.servers.tls import SilentServer
 
-import yaml  # noqa: E402
-
-from benchmarks.common import AISG, PYTHON, Row, bench_env, print_rows, wall  # noqa: E402
-from tests.servers.tls import SilentServer  # noqa: E402
+from benchmarks.common import AISG, PYTHON, Row, bench_env, print_rows, wall
 
 HANG_TIMEOUT = 2.0
 
@@ -63,9 +61,7 @@ def rows() -> list[Row]:
         silent = SilentServer()
         try:
             cfg = _hanging_config(home / "hang.yaml", silent.port)
-            t0 = time.perf_counter()
             all_s = wall([*AISG, "all", "--config", str(cfg), "--format", "json"], env=env, runs=3)
-            del t0
         finally:
             silent.close()
         out.append(

@@ -266,3 +266,51 @@ def test_ctrl_c_prints_what_finished_and_exits_130(env: dict[str, str], http_ok:
     assert by_id["vpn.gitlab"]["code"] == "VPN_CONNECT_REFUSED"  # finished before Ctrl-C
     assert "interrupted" in err
     assert "Traceback" not in err
+
+
+def test_colour_is_forced_or_refused_on_request(env: dict[str, str]) -> None:
+    args = ["vpn", "--only", "vpn.gitlab"]
+    assert "\x1b[" in run_cli(args, env={**env, "FORCE_COLOR": "1", "NO_COLOR": ""}).stdout
+    assert (
+        "\x1b[" not in run_cli([*args, "--no-color"], env={**env, "FORCE_COLOR": "1", "NO_COLOR": ""}).stdout
+    )
+    assert "\x1b[" not in run_cli(args, env={**env, "FORCE_COLOR": "", "NO_COLOR": "1"}).stdout
+
+
+def test_live_progress_only_on_a_terminal(env: dict[str, str]) -> None:
+    """stderr on a pseudo-terminal shows progress; piped stderr (above) stays empty."""
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "aisg_check", "vpn", "--only", "vpn.gitlab"],
+            env={**env, "TERM": "xterm"},
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            stdin=subprocess.DEVNULL,
+        )
+        os.close(follower)
+        out, _ = proc.communicate(timeout=30)
+        chunks = []
+        while True:
+            try:
+                data = os.read(leader, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(leader)
+    shown = b"".join(chunks).decode(errors="replace")
+    assert "checking" in shown
+    assert b"checking" not in out  # the report on stdout is not mixed with progress
+    quiet = subprocess.run(
+        [sys.executable, "-m", "aisg_check", "vpn", "--only", "vpn.gitlab", "--quiet"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert "checking" not in quiet.stderr
