@@ -88,7 +88,7 @@ class Recorder:
         *,
         docs_base_url: str,
         clock: Callable[[], float] = time.monotonic,
-        wait_for: Callable[[str, float], tuple[CheckResult, ...] | None] | None = None,
+        wait_for: Callable[[str, float], tuple[tuple[CheckResult, ...], bool] | None] | None = None,
         on_result: Callable[[CheckResult], None] | None = None,
         deadline_at: Callable[[], float] | None = None,
     ) -> None:
@@ -198,9 +198,12 @@ class Recorder:
         """
         if self._wait_for is None:
             return ()
-        results = self._wait_for(check_id, self.remaining())
-        if results is None:
+        waited = self._wait_for(check_id, self.remaining())
+        if waited is None:
             return ()
+        results, settled = waited
+        if not settled:  # our own deadline came first: do not go on as if it had passed
+            raise Blocked(check_id)
         for result in results:
             if result.status.is_problem or (result.status is Status.SKIP and result.blocked_by):
                 raise Blocked(result.id)
@@ -210,7 +213,8 @@ class Recorder:
         """Results of a needed check without blocking on its failure."""
         if self._wait_for is None:
             return ()
-        return self._wait_for(check_id, self.remaining()) or ()
+        waited = self._wait_for(check_id, self.remaining())
+        return waited[0] if waited else ()
 
     # -- runner side --------------------------------------------------------------------------
 

@@ -103,12 +103,13 @@ class Runner:
 
         return start + chain(check, frozenset({check.id}))
 
-    def _wait_for(self, check_id: str, timeout: float) -> tuple[CheckResult, ...] | None:
+    def _wait_for(self, check_id: str, timeout: float) -> tuple[tuple[CheckResult, ...], bool] | None:
+        """(results so far, whether the check has finished); None when it is not in this run."""
         unit = self._units.get(check_id)
         if unit is None:
             return None
-        unit.done.wait(timeout)
-        return unit.recorder.results
+        settled = unit.done.wait(timeout)
+        return unit.recorder.results, settled
 
     def run(self) -> RunReport:
         started_at = datetime.now(timezone.utc)
