@@ -80,7 +80,9 @@ def load(ctx: Context) -> Kubeconfig:
         if doc is None:
             continue
         if not isinstance(doc, dict):
-            raise KubeconfigError(path, "expected a mapping at the top (apiVersion, clusters, contexts, users)")
+            raise KubeconfigError(
+                path, "expected a mapping at the top (apiVersion, clusters, contexts, users)"
+            )
         if current is None and doc.get("current-context"):
             current = str(doc["current-context"])
         for key, target in (("clusters", clusters), ("contexts", contexts), ("users", users)):
@@ -101,10 +103,115 @@ def load(ctx: Context) -> Kubeconfig:
     return Kubeconfig(tuple(existing), tuple(missing), current, clusters, contexts, users, origin)
 
 
-def cluster_of(ctx: Context, config: Kubeconfig) -> Mapping[str, Any] | None:
-    """The cluster entry the selected context points at, or None."""
+class ContextMissing(Exception):
+    """The context to use (--context, runai.context or current-context) names nothing."""
+
+    def __init__(self, name: str | None, available: tuple[str, ...]) -> None:
+        super().__init__(name or "<no current-context>")
+        self.name = name
+        self.available = available
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The context kubectl would use, with the cluster and user entries it points at."""
+
+    context: str
+    cluster_name: str
+    cluster: Mapping[str, Any]
+    user_name: str
+    user: Mapping[str, Any]
+    namespace: str | None
+    cluster_file: Path
+    user_file: Path
+
+    @property
+    def server(self) -> str:
+        return str(self.cluster["server"]).rstrip("/")
+
+    @property
+    def insecure(self) -> bool:
+        return _truthy(self.cluster.get("insecure-skip-tls-verify"))
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def select(ctx: Context, config: Kubeconfig) -> Selection:
+    """Resolve context → cluster and user as kubectl does; raise on what kubectl would refuse."""
     name = ctx.settings.runai.context or config.current_context
-    context = config.contexts.get(name or "")
-    if not context:
-        return None
-    return config.clusters.get(str(context.get("cluster", "")))
+    if not name or name not in config.contexts:
+        raise ContextMissing(name, tuple(config.contexts))
+    context = config.contexts[name]
+    context_file = config.origin.get(f"context:{name}")
+    refs: dict[str, str] = {}
+    for key in ("cluster", "user"):
+        value = context.get(key)
+        if not value:
+            raise KubeconfigError(context_file, f"contexts['{name}'].context.{key} is not set")
+        refs[key] = str(value)
+    cluster = config.clusters.get(refs["cluster"])
+    if cluster is None:
+        raise KubeconfigError(
+            context_file,
+            f"context '{name}' names cluster '{refs['cluster']}', "
+            f"which no kubeconfig file defines (clusters[].name)",
+        )
+    cluster_file = config.origin[f"cluster:{refs['cluster']}"]
+    server = cluster.get("server")
+    if not server or not str(server).startswith(("https://", "http://")):
+        raise KubeconfigError(
+            cluster_file,
+            f"clusters['{refs['cluster']}'].cluster.server must be an https:// URL, got {server!r}",
+        )
+    user = config.users.get(refs["user"])
+    if user is None:
+        raise KubeconfigError(
+            context_file,
+            f"context '{name}' names user '{refs['user']}', which no kubeconfig file defines (users[].name)",
+        )
+    namespace = context.get("namespace")
+    return Selection(
+        context=name,
+        cluster_name=refs["cluster"],
+        cluster=cluster,
+        user_name=refs["user"],
+        user=user,
+        namespace=str(namespace) if namespace else None,
+        cluster_file=cluster_file,
+        user_file=config.origin[f"user:{refs['user']}"],
+    )
+
+
+def relative_to(origin: Path, value: str) -> Path:
+    """kubectl resolves relative paths in a kubeconfig against the file that holds them."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else origin.parent / path
+
+
+def ca_pem(selection: Selection) -> str | None:
+    """The cluster's CA (PEM) from certificate-authority-data or the certificate-authority file."""
+    import base64
+    import binascii
+
+    cluster = selection.cluster
+    if cluster.get("certificate-authority-data"):
+        try:
+            return base64.b64decode(str(cluster["certificate-authority-data"]), validate=True).decode("ascii")
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            raise KubeconfigError(
+                selection.cluster_file,
+                f"clusters['{selection.cluster_name}'].cluster.certificate-authority-data is not base64 PEM",
+            ) from None
+    if cluster.get("certificate-authority"):
+        path = relative_to(selection.cluster_file, str(cluster["certificate-authority"]))
+        try:
+            return path.read_text("ascii")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KubeconfigError(
+                selection.cluster_file,
+                f"clusters['{selection.cluster_name}'].cluster.certificate-authority: cannot read {path}: "
+                f"{exc}",
+            ) from None
+    return None

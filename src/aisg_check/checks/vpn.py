@@ -7,7 +7,6 @@ instead of timing out one by one.
 
 from __future__ import annotations
 
-import base64
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,25 +44,17 @@ class Endpoint:
 
 
 def _cluster_target(ctx: Context) -> Target | None:
-    """The API server of the kubeconfig's current context, else the profile's cluster URL."""
+    """The API server of the context kubectl would use, verified as the kubeconfig says
+    (its CA, or no verification where it sets insecure-skip-tls-verify, as the guide's
+    sample does); without a usable kubeconfig, the profile's cluster URL."""
     try:
-        config = kubeconfig.load(ctx)
-        cluster = kubeconfig.cluster_of(ctx, config)
-    except kubeconfig.KubeconfigError:
-        cluster = None  # the runai check reports a broken kubeconfig; probe the profile's URL
-    if cluster and cluster.get("server"):
-        ca_data = None
-        if cluster.get("certificate-authority-data"):
-            try:
-                ca_data = base64.b64decode(str(cluster["certificate-authority-data"])).decode()
-            except (ValueError, UnicodeDecodeError):
-                ca_data = None
-        # The guide's kubeconfig skips verification; probe the cluster the way kubectl will.
+        selection = kubeconfig.select(ctx, kubeconfig.load(ctx))
+        ca_data = kubeconfig.ca_pem(selection)
+    except (kubeconfig.KubeconfigError, kubeconfig.ContextMissing):
+        selection = None  # the runai check reports a broken kubeconfig; probe the profile's URL
+    if selection is not None:
         return Target(
-            "cluster",
-            str(cluster["server"]).rstrip("/") + "/version",
-            verify=not cluster.get("insecure-skip-tls-verify"),
-            ca_data=ca_data,
+            "cluster", selection.server + "/version", verify=not selection.insecure, ca_data=ca_data
         )
     url = ctx.settings.runai.cluster_url
     return Target("cluster", url.rstrip("/") + "/version", verify=False) if url else None

@@ -1,0 +1,695 @@
+"""The runai check against a Kubernetes API stand-in and an OIDC issuer on 127.0.0.1, driven
+through the real `kubernetes` client."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import stat
+import subprocess
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from aisg_check import registry
+from aisg_check.model import CheckResult, Status
+from aisg_check.runner import run_checks
+from tests.helpers import make_context
+from tests.servers.kube_api import KubeAPIServer, KubeState
+from tests.servers.oidc import OIDCIssuer
+from tests.servers.tls import closed_port
+
+USER = "alice"
+EMAIL = "alice@aisingapore.org"
+PROJECT = "proj"
+NAMESPACE = "runai-proj"
+REFRESH = "rt-alice-0123456789abcdef"
+CLIENT_SECRET = "cs-should-never-print-42"
+
+# The onboarding guide's sample, verbatim: real host names, so only local layers may use it.
+GUIDE_SAMPLE = """\
+apiVersion: v1
+clusters:
+- cluster:
+    insecure-skip-tls-verify: true
+    server: https://runai-cluster.aisingapore.net:6443
+  name: runai-cluster-fqdn
+contexts:
+- context:
+    cluster: runai-cluster-fqdn
+    user: runai-authenticated-user
+  name: runai-cluster-fqdn
+current-context: runai-cluster-fqdn
+kind: Config
+preferences: {}
+users:
+- name: runai-authenticated-user
+  user:
+    auth-provider:
+      config:
+        airgapped: "true"
+        auth-flow: remote-browser
+        realm: aisingapore
+        client-id: runai-cli
+        idp-issuer-url: https://app.run.ai/auth/realms/aisingapore
+        redirect-uri: https://aisingapore.run.ai/oauth-code
+      name: oidc
+"""
+
+
+# -- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def issuer(ca: Any) -> Iterator[OIDCIssuer]:
+    server = OIDCIssuer(ca)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def kube(ca: Any, issuer: OIDCIssuer) -> Iterator[KubeAPIServer]:
+    server = KubeAPIServer(ca, KubeState(oidc_issuer=issuer.issuer))
+    yield server
+    server.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state(request: pytest.FixtureRequest) -> None:
+    """Module-scoped servers (fast), per-test state (independent)."""
+    if "kube" in request.fixturenames:
+        kube: KubeAPIServer = request.getfixturevalue("kube")
+        kube.state.tokens.clear()
+        kube.state.requests.clear()
+        kube.state.self_subject_review = True
+        kube.state.grants.clear()
+        for verb, group, resource in (
+            ("create", "", "pods"),
+            ("list", "", "pods"),
+            ("create", "batch", "jobs"),
+        ):
+            kube.grant(EMAIL, NAMESPACE, verb, resource, group)
+    if "issuer" in request.fixturenames:
+        issuer: OIDCIssuer = request.getfixturevalue("issuer")
+        issuer.refresh_tokens.clear()
+        issuer.refresh_tokens[REFRESH] = USER
+        issuer.token_requests.clear()
+        issuer.issued.clear()
+
+
+def guide_sample(kube: KubeAPIServer, issuer_url: str, **tokens: str) -> str:
+    """The guide's sample with its host names moved to loopback and, like `runai login`,
+    the tokens added to the oidc config."""
+    text = GUIDE_SAMPLE.replace("https://runai-cluster.aisingapore.net:6443", kube.url())
+    text = text.replace("https://app.run.ai/auth/realms/aisingapore", issuer_url)
+    text = text.replace("https://aisingapore.run.ai/oauth-code", "https://localhost/oauth-code")
+    for key, value in tokens.items():
+        text = text.replace(
+            "        client-id: runai-cli\n",
+            f"        client-id: runai-cli\n        {key.replace('_', '-')}: {value}\n",
+        )
+    return text
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def run(
+    ctx_settings: Mapping[str, Any], *, env: Mapping[str, str] | None = None, **kwargs: Any
+) -> dict[str, CheckResult]:
+    ctx = make_context(ctx_settings, env=env, **kwargs)
+    checks = [registry.BY_ID["vpn.cluster"], registry.BY_ID["runai"]]
+    return {r.id: r for r in run_checks(ctx, checks).results}
+
+
+def settings(kubeconfig: Path, ca_file: Path, **runai: Any) -> dict[str, Any]:
+    return {"ca_bundle": str(ca_file), "runai": {"kubeconfig": str(kubeconfig), "project": PROJECT, **runai}}
+
+
+def statuses(results: Mapping[str, CheckResult]) -> dict[str, str]:
+    return {k: f"{v.status.value}:{v.code or ''}" for k, v in results.items() if k.startswith("runai")}
+
+
+# -- pass --------------------------------------------------------------------------------------
+
+
+def test_guide_shape_logged_in_passes_every_layer(
+    tmp_path: Path, ca_file: Path, kube: KubeAPIServer, issuer: OIDCIssuer
+) -> None:
+    id_token = issuer.mint(USER, expires_in=3600)
+    path = write(
+        tmp_path / "kubeconfig", guide_sample(kube, issuer.issuer, id_token=id_token, refresh_token=REFRESH)
+    )
+    results = run(settings(path, ca_file))
+    assert statuses(results) == {
+        "runai.kubeconfig": "pass:",
+        "runai.login": "pass:",
+        "runai.cluster": "pass:",
+        "runai.identity": "pass:",
+        "runai.permission": "pass:",
+    }
+    assert results["runai.kubeconfig"].details["insecure_skip_tls_verify"] is True
+    assert "insecure-skip-tls-verify" in results["runai.kubeconfig"].summary
+    assert results["runai.login"].details["username"] == USER
+    assert 3500 < results["runai.login"].details["expires_in_s"] <= 3600
+    assert results["runai.identity"].details["username"] == EMAIL
+    assert results["runai.permission"].details["allowed"] == ["create pods", "list pods", "create jobs.batch"]
+    assert issuer.token_requests == []  # a valid id-token is not refreshed
+    # The credential reached the cluster as a bearer token; /version went without one.
+    assert [(m, auth) for m, p, auth in kube.state.requests if p.startswith("/version")] == [
+        ("HEAD", None),  # the vpn.cluster probe
+        ("GET", None),
+    ]
+    assert f"Bearer {id_token}" in kube.auth_headers()
+
+
+def test_old_cluster_without_self_subject_review_falls_back(
+    tmp_path: Path, ca_file: Path, kube: KubeAPIServer, issuer: OIDCIssuer
+) -> None:
+    kube.state.self_subject_review = False
+    path = write(
+        tmp_path / "kc", guide_sample(kube, issuer.issuer, id_token=issuer.mint(USER), refresh_token=REFRESH)
+    )
+    results = run(settings(path, ca_file))
+    assert results["runai.identity"].status is Status.PASS
+    assert results["runai.identity"].details["self_subject_review"] == "unavailable"
+    assert results["runai.permission"].status is Status.PASS
+
+
+# -- layer 1: kubeconfig ---------------------------------------------------------------------
+
+
+def test_guide_sample_verbatim_before_login(tmp_path: Path) -> None:
+    """The exact sample: kubeconfig accepted (insecure noted, not faulted), not logged in; the
+    check stops before any network layer, so the real host names are never looked up."""
+    path = write(tmp_path / "config", GUIDE_SAMPLE)
+    ctx = make_context({"runai": {"kubeconfig": str(path)}})
+    results = {r.id: r for r in run_checks(ctx, [registry.BY_ID["runai"]]).results}
+    assert results["runai.kubeconfig"].status is Status.PASS
+    assert results["runai.kubeconfig"].details["server"] == "https://runai-cluster.aisingapore.net:6443"
+    assert results["runai.login"].code == "RUNAI_NOT_LOGGED_IN"
+    assert results["runai.login"].hint == f"`export KUBECONFIG={path}; runai login`"
+    assert results["runai.cluster"].status is Status.SKIP
+    assert results["runai.cluster"].blocked_by == "runai.login"
+
+
+def test_kubeconfig_missing(tmp_path: Path, home: Path) -> None:
+    results = run({}, env={**os.environ, "HOME": str(home)}, home=home)
+    assert results["runai.kubeconfig"].code == "KUBECONFIG_MISSING"
+    assert str(home / ".kube" / "config") in results["runai.kubeconfig"].summary
+    assert "runai login" in (results["runai.kubeconfig"].hint or "")
+
+
+def test_kubeconfig_invalid_yaml_names_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "kc", "apiVersion: v1\nclusters:\n- cluster: {server: x\n")
+    results = run({"runai": {"kubeconfig": str(path)}})
+    assert results["runai.kubeconfig"].code == "KUBECONFIG_INVALID"
+    assert str(path) in results["runai.kubeconfig"].summary
+    assert "line" in results["runai.kubeconfig"].summary
+
+
+def test_kubeconfig_context_naming_an_undefined_cluster_is_invalid(tmp_path: Path) -> None:
+    doc = yaml.safe_load(GUIDE_SAMPLE)
+    doc["contexts"][0]["context"]["cluster"] = "nowhere"
+    path = write(tmp_path / "kc", yaml.safe_dump(doc))
+    results = run({"runai": {"kubeconfig": str(path)}})
+    assert results["runai.kubeconfig"].code == "KUBECONFIG_INVALID"
+    assert "cluster 'nowhere'" in results["runai.kubeconfig"].summary
+
+
+def test_context_missing_lists_the_available_ones(tmp_path: Path) -> None:
+    path = write(tmp_path / "kc", GUIDE_SAMPLE)
+    results = run({"runai": {"kubeconfig": str(path), "context": "typo"}})
+    assert results["runai.kubeconfig"].code == "KUBE_CONTEXT_MISSING"
+    assert "'typo'" in results["runai.kubeconfig"].summary
+    assert "runai-cluster-fqdn" in (results["runai.kubeconfig"].hint or "")
+
+
+def test_no_current_context_is_context_missing(tmp_path: Path) -> None:
+    path = write(tmp_path / "kc", GUIDE_SAMPLE.replace("current-context: runai-cluster-fqdn\n", ""))
+    results = run({"runai": {"kubeconfig": str(path)}})
+    assert results["runai.kubeconfig"].code == "KUBE_CONTEXT_MISSING"
+
+
+def test_several_kubeconfig_files_merge_as_kubectl_does(
+    tmp_path: Path, ca_file: Path, kube: KubeAPIServer, issuer: OIDCIssuer
+) -> None:
+    """First file's current-context wins; a name defined twice keeps its first definition."""
+    good = guide_sample(kube, issuer.issuer, id_token=issuer.mint(USER), refresh_token=REFRESH)
+    first = write(tmp_path / "a" / "runai.yaml", good)
+    other = yaml.safe_load(good)
+    other["current-context"] = "other"
+    other["contexts"].append({"name": "other", "context": {"cluster": "runai-cluster-fqdn", "user": "other"}})
+    other["users"][0]["user"]["auth-provider"]["config"]["id-token"] = "not-the-one"
+    other["users"].append({"name": "other", "user": {"token": "other-token"}})
+    second = write(tmp_path / "b" / "config", yaml.safe_dump(other))
+    env = {**os.environ, "KUBECONFIG": os.pathsep.join([str(first), str(tmp_path / "absent"), str(second)])}
+    results = run({"ca_bundle": str(ca_file), "runai": {"project": PROJECT}}, env=env)
+    details = results["runai.kubeconfig"].details
+    assert details["context"] == "runai-cluster-fqdn"
+    assert details["files"] == [str(first), str(second)]
+    assert details["missing_files"] == [str(tmp_path / "absent")]
+    assert details["source"] == "KUBECONFIG"
+    assert statuses(results)["runai.permission"] == "pass:"
+    if shutil.which("kubectl"):  # the same answer as kubectl itself (local only: no server contacted)
+        out = subprocess.run(
+            ["kubectl", "config", "current-context"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            stdin=subprocess.DEVNULL,
+        )
+        assert out.stdout.strip() == "runai-cluster-fqdn"
+
+
+# -- layer 2: login --------------------------------------------------------------------------
+
+
+def test_expired_token_is_refreshed_in_memory_and_the_file_is_untouched(
+    tmp_path: Path, ca_file: Path, kube: KubeAPIServer, issuer: OIDCIssuer
+) -> None:
+    text = guide_sample(
+        kube, issuer.issuer, id_token=issuer.mint(USER, expires_in=-60), refresh_token=REFRESH
+    )
+    text = "# from the MLOps team -- keep this comment\n" + text
+    path = write(tmp_path / "kubeconfig", text)
+    before, mtime = path.read_bytes(), path.stat().st_mtime_ns
+    results = run(settings(path, ca_file))
+    assert statuses(results)["runai.permission"] == "pass:"
+    assert results["runai.login"].details["refreshed"] is True
+    assert "renewed" in results["runai.login"].summary
+    # The standard refresh_token grant of a public client: client_id, no client_secret.
+    assert issuer.token_requests == [
+        {"grant_type": "refresh_token", "refresh_token": REFRESH, "client_id": "runai-cli"}
+    ]
+    assert f"Bearer {issuer.issued[-1]}" in kube.auth_headers()
+    assert path.read_bytes() == before
+    assert path.stat().st_mtime_ns == mtime
+
+
+def test_refresh_refused_is_token_expired(
+    tmp_path: Path, ca_file: Path, kube: KubeAPIServer, issuer: OIDCIssuer
+) -> None:
+    text = guide_sample(
+        kube, issuer.issuer, id_token=issuer.mint(USER, expires_in=-60), refresh_token="rt-ended"
+    )
+    results = run(settings(write(tmp_path / "kc", text), ca_file))
+    assert results["runai.login"].code == "RUNAI_TOKEN_EXPIRED"
+    assert "invalid_grant" in results["runai.login"].summary
+    assert "runai login" in (results["runai.login"].hint or "")
+    assert results["runai.cluster"].blocked_by == "runai.login"
+
+
+def test_expired_without_refresh_token(
+    tmp_path: Path, ca_file: Path, kube: KubeAPIServer, issuer: OIDCIssuer
+) -> None:
+    text = guide_sample(kube, issuer.issuer, id_token=issuer.mint(USER, expires_in=-60))
+    results = run(settings(write(tmp_path / "kc", text), ca_file))
+    assert results["runai.login"].code == "RUNAI_TOKEN_EXPIRED"
+    assert issuer.token_requests == []
+
+
+def test_token_from_another_realm(
+    tmp_path: Path, ca_file: Path, kube: KubeAPIServer, issuer: OIDCIssuer
+) -> None:
+    from tests.servers.oidc import mint
+
+    foreign = mint("https://app.run.ai/auth/realms/other-tenant", USER)
+    text = guide_sample(kube, issuer.issuer, id_token=foreign, refresh_token=REFRESH)
+    results = run(settings(write(tmp_path / "kc", text), ca_file))
+    assert results["runai.login"].code == "RUNAI_WRONG_REALM"
+    assert "other-tenant" in results["runai.login"].summary
+
+
+def test_login_ending_soon_warns_and_goes_on(
+    tmp_path: Path, ca_file: Path, kube: KubeAPIServer, issuer: OIDCIssuer
+) -> None:
+    # Keycloak's refresh-token is a JWT carrying the SSO session's end.
+    refresh = issuer.mint(USER, expires_in=600, typ="Refresh")
+    issuer.refresh_tokens[refresh] = USER
+    text = guide_sample(
+        kube, issuer.issuer, id_token=issuer.mint(USER, expires_in=300), refresh_token=refresh
+    )
+    results = run(settings(write(tmp_path / "kc", text), ca_file))
+    assert results["runai.login"].status is Status.WARN
+    assert results["runai.login"].code == "RUNAI_TOKEN_EXPIRES_SOON"
+    assert 500 < results["runai.login"].details["session_expires_in_s"] <= 600
+    assert results["runai.permission"].status is Status.PASS
+
+
+def test_issuer_unreachable(tmp_path: Path, ca_file: Path, kube: KubeAPIServer, issuer: OIDCIssuer) -> None:
+    dead = f"https://localhost:{closed_port()}/auth/realms/aisingapore"
+    from tests.servers.oidc import mint
+
+    text = guide_sample(kube, dead, id_token=mint(dead, USER, expires_in=-60), refresh_token=REFRESH)
+    results = run(settings(write(tmp_path / "kc", text), ca_file))
+    assert results["runai.login"].code == "RUNAI_ISSUER_UNREACHABLE"
+
+
+def test_id_token_that_is_not_a_jwt(
+    tmp_path: Path, ca_file: Path, kube: KubeAPIServer, issuer: OIDCIssuer
+) -> None:
+    text = guide_sample(kube, issuer.issuer, id_token="garbled")
+    results = run(settings(write(tmp_path / "kc", text), ca_file))
+    assert results["runai.login"].code == "RUNAI_NOT_LOGGED_IN"
+    assert "not a JWT" in results["runai.login"].summary
+
+
+# -- exec plugins ------------------------------------------------------------------------------
+
+
+def plugin(tmp_path: Path, body: str, name: str = "kubelogin") -> Path:
+    path = tmp_path / "bin" / name
+    write(path, "#!/bin/sh\n" + body)
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return path
+
+
+def exec_kubeconfig(kube: KubeAPIServer, command: str, ca: Any) -> str:
+    doc = yaml.safe_load(GUIDE_SAMPLE.replace("https://runai-cluster.aisingapore.net:6443", kube.url()))
+    cluster = doc["clusters"][0]["cluster"]
+    del cluster["insecure-skip-tls-verify"]
+    cluster["certificate-authority-data"] = base64.b64encode(ca.cert_pem.bytes()).decode()
+    doc["users"][0]["user"] = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "command": command,
+            "args": ["get-token"],
+            "interactiveMode": "Never",
+        }
+    }
+    return yaml.safe_dump(doc)
+
+
+def test_exec_plugin_token(tmp_path: Path, ca: Any, kube: KubeAPIServer) -> None:
+    kube.state.tokens["exec-token-abc123"] = (EMAIL, ())
+    cred = json.dumps(
+        {
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "kind": "ExecCredential",
+            "status": {"token": "exec-token-abc123"},
+        }
+    )
+    # The plugin must not be interactive: it gets no stdin and KUBERNETES_EXEC_INFO says so.
+    script = plugin(
+        tmp_path,
+        f"""read -r line && echo "stdin was open" >&2 && exit 3
+case "$KUBERNETES_EXEC_INFO" in *'"interactive": false'*) ;; *) echo "bad exec info" >&2; exit 4;; esac
+echo '{cred}'
+""",
+    )
+    path = write(tmp_path / "kc", exec_kubeconfig(kube, str(script), ca))
+    results = run({"runai": {"kubeconfig": str(path), "project": PROJECT}})
+    assert statuses(results)["runai.login"] == "pass:", results["runai.login"].summary
+    assert results["runai.permission"].status is Status.PASS
+    assert "Bearer exec-token-abc123" in kube.auth_headers()
+
+
+def test_exec_plugin_failure_is_reported_scrubbed(
+    tmp_path: Path, ca: Any, kube: KubeAPIServer, issuer: OIDCIssuer
+) -> None:
+    stale = issuer.mint(USER, expires_in=-60)
+    script = plugin(tmp_path, f'echo "error: token {stale} expired; run runai login" >&2\nexit 1\n')
+    path = write(tmp_path / "kc", exec_kubeconfig(kube, str(script), ca))
+    results = run({"runai": {"kubeconfig": str(path), "project": PROJECT}})
+    login = results["runai.login"]
+    assert login.code == "RUNAI_NOT_LOGGED_IN"
+    assert "exited with 1" in login.summary and "expired; run runai login" in login.summary
+    assert stale not in login.summary and stale.split(".")[1] not in login.summary
+    # No anonymous attempt after a failed plugin (only the vpn probe's HEAD reached the server).
+    assert [m for m, _p, _a in kube.state.requests] == ["HEAD"]
+
+
+def test_exec_plugin_not_installed(tmp_path: Path, ca: Any, kube: KubeAPIServer) -> None:
+    path = write(tmp_path / "kc", exec_kubeconfig(kube, "runai-kubelogin-absent", ca))
+    results = run({"runai": {"kubeconfig": str(path), "project": PROJECT}})
+    assert results["runai.login"].code == "RUNAI_NOT_LOGGED_IN"
+    assert "not installed" in results["runai.login"].summary
+
+
+# -- layers 3-5: cluster, identity, permission ----------------------------------------------
+
+
+def test_cluster_unreachable(tmp_path: Path, ca_file: Path, issuer: OIDCIssuer) -> None:
+    text = GUIDE_SAMPLE.replace(
+        "https://runai-cluster.aisingapore.net:6443", f"https://127.0.0.1:{closed_port()}"
+    )
+    text = text.replace("https://app.run.ai/auth/realms/aisingapore", issuer.issuer)
+    text = text.replace(
+        "client-id: runai-cli\n",
+        f"client-id: runai-cli\n        id-token: {issuer.mint(USER, expires_in=7200)}\n",
+    )
+    path = write(tmp_path / "kc", text)
+    ctx = make_context(settings(path, ca_file))
+    results = {r.id: r for r in run_checks(ctx, [registry.BY_ID["runai"]]).results}  # without the vpn probe
+    assert results["runai.login"].status is Status.PASS
+    assert results["runai.cluster"].code == "KUBE_API_UNREACHABLE"
+    # With the probe, the same failure blocks the check at vpn.cluster instead.
+    results = run(settings(path, ca_file))
+    assert results["vpn.cluster"].code == "VPN_CONNECT_REFUSED"
+    assert results["runai.cluster"].blocked_by == "vpn.cluster"
+
+
+def test_cluster_certificate_not_trusted(
+    tmp_path: Path, ca_file: Path, kube: KubeAPIServer, issuer: OIDCIssuer
+) -> None:
+    import trustme
+
+    doc = yaml.safe_load(guide_sample(kube, issuer.issuer, id_token=issuer.mint(USER)))
+    cluster = doc["clusters"][0]["cluster"]
+    del cluster["insecure-skip-tls-verify"]
+    cluster["certificate-authority-data"] = base64.b64encode(trustme.CA().cert_pem.bytes()).decode()
+    path = write(tmp_path / "kc", yaml.safe_dump(doc))
+    ctx = make_context(settings(path, ca_file))
+    results = {r.id: r for r in run_checks(ctx, [registry.BY_ID["runai"]]).results}
+    assert results["runai.cluster"].code == "TLS_UNTRUSTED_CERT"
+    assert "localhost" in results["runai.cluster"].summary
+
+
+def test_unknown_token_is_unauthorized(tmp_path: Path, ca_file: Path, kube: KubeAPIServer) -> None:
+    doc = yaml.safe_load(GUIDE_SAMPLE.replace("https://runai-cluster.aisingapore.net:6443", kube.url()))
+    doc["users"][0]["user"] = {"token": "revoked-token-xyz"}
+    results = run(settings(write(tmp_path / "kc", yaml.safe_dump(doc)), ca_file))
+    assert results["runai.cluster"].status is Status.PASS  # /version needs no credential
+    assert results["runai.identity"].code == "KUBE_UNAUTHORIZED"
+    assert results["runai.permission"].blocked_by == "runai.identity"
+
+
+def test_cluster_seeing_anonymous_says_no_credential_arrived(
+    tmp_path: Path, ca_file: Path, kube: KubeAPIServer
+) -> None:
+    # Stands in for a front proxy that drops the Authorization header: the cluster answers
+    # for system:anonymous although a token was sent.
+    kube.state.tokens["stripped-token"] = ("system:anonymous", ("system:unauthenticated",))
+    doc = yaml.safe_load(GUIDE_SAMPLE.replace("https://runai-cluster.aisingapore.net:6443", kube.url()))
+    doc["users"][0]["user"] = {"token": "stripped-token"}
+    results = run(settings(write(tmp_path / "kc", yaml.safe_dump(doc)), ca_file))
+    assert results["runai.identity"].code == "KUBE_ANONYMOUS"
+    assert "no credential reached" in results["runai.identity"].summary
+
+
+def test_forbidden_names_verb_resource_and_namespace(
+    tmp_path: Path, ca_file: Path, kube: KubeAPIServer, issuer: OIDCIssuer
+) -> None:
+    kube.state.grants.discard((EMAIL, NAMESPACE, "create", "batch", "jobs"))
+    text = guide_sample(kube, issuer.issuer, id_token=issuer.mint(USER), refresh_token=REFRESH)
+    results = run(settings(write(tmp_path / "kc", text), ca_file))
+    perm = results["runai.permission"]
+    assert perm.code == "KUBE_FORBIDDEN"
+    assert perm.summary == f"{EMAIL} may not create jobs.batch in namespace {NAMESPACE}"
+    assert "mlops@aisingapore.org" in (perm.hint or "")
+    assert perm.details["allowed"] == ["create pods", "list pods"]
+
+
+def test_other_project_is_forbidden(
+    tmp_path: Path, ca_file: Path, kube: KubeAPIServer, issuer: OIDCIssuer
+) -> None:
+    text = guide_sample(kube, issuer.issuer, id_token=issuer.mint(USER), refresh_token=REFRESH)
+    results = run(settings(write(tmp_path / "kc", text), ca_file, project="other"))
+    assert results["runai.permission"].code == "KUBE_FORBIDDEN"
+    assert "runai-other" in results["runai.permission"].summary
+
+
+def test_no_project_skips_the_permission_layer(
+    tmp_path: Path, ca_file: Path, kube: KubeAPIServer, issuer: OIDCIssuer
+) -> None:
+    text = guide_sample(kube, issuer.issuer, id_token=issuer.mint(USER), refresh_token=REFRESH)
+    results = run(settings(write(tmp_path / "kc", text), ca_file, project=None))
+    assert results["runai.identity"].status is Status.PASS
+    assert results["runai.permission"].status is Status.SKIP
+    assert results["runai.permission"].code == "NOT_CONFIGURED"
+    assert "--project" in (results["runai.permission"].hint or "")
+
+
+def test_explicit_namespace_wins_over_project(
+    tmp_path: Path, ca_file: Path, kube: KubeAPIServer, issuer: OIDCIssuer
+) -> None:
+    for verb, group, resource in (("create", "", "pods"), ("list", "", "pods"), ("create", "batch", "jobs")):
+        kube.grant(EMAIL, "team-ns", verb, resource, group)
+    text = guide_sample(kube, issuer.issuer, id_token=issuer.mint(USER), refresh_token=REFRESH)
+    results = run(settings(write(tmp_path / "kc", text), ca_file, project="other", namespace="team-ns"))
+    assert results["runai.permission"].status is Status.PASS
+    assert results["runai.permission"].details["namespace"] == "team-ns"
+
+
+# -- the CLI layer ---------------------------------------------------------------------------
+
+
+def stand_in_runai(tmp_path: Path, body: str) -> Path:
+    return plugin(tmp_path, body, name="runai").parent
+
+
+def run_cli_check(
+    bin_dir: Path | None, settings: Mapping[str, Any] | None = None, **kwargs: Any
+) -> CheckResult:
+    path = str(bin_dir) if bin_dir else str(Path("/nonexistent"))
+    env = {**os.environ, "PATH": path}
+    ctx = make_context(
+        {"timeout": 0.5, **(settings or {})},
+        env=env,
+        which=lambda name: shutil.which(name, path=path),
+        **kwargs,
+    )
+    (result,) = run_checks(ctx, [registry.BY_ID["runai.cli"]]).results
+    return result
+
+
+def test_runai_cli_found_with_its_version(tmp_path: Path) -> None:
+    bin_dir = stand_in_runai(
+        tmp_path,
+        'test "$1" = version || exit 2\nprintf "Version: 2.18.42\\n'
+        'BuildDate: 2024-09-01T00:00:00Z\\nGoVersion: go1.22.5\\n"\n',
+    )
+    result = run_cli_check(bin_dir)
+    assert result.status is Status.PASS
+    assert result.details["version"] == "2.18.42"
+    assert "2.18.42" in result.summary
+
+
+def test_runai_cli_missing_is_a_warning_with_download_steps(tmp_path: Path) -> None:
+    result = run_cli_check(None, platform="darwin")
+    assert result.status is Status.WARN
+    assert result.code == "RUNAI_CLI_MISSING"
+    assert "Researcher Command Line Interface" in (result.hint or "") and "Mac" in (result.hint or "")
+    assert run_cli_check(None, platform="win32").hint.count("runai.exe") == 1  # type: ignore[union-attr]
+
+
+def test_runai_cli_that_hangs_is_cut_off(tmp_path: Path) -> None:
+    bin_dir = stand_in_runai(tmp_path, "exec /bin/sleep 30\n")
+    started = time.monotonic()
+    result = run_cli_check(bin_dir)
+    assert time.monotonic() - started < 10
+    assert result.code == "TOOL_BROKEN" and "timed out" in result.summary
+
+
+def test_runai_whoami_for_an_exec_kubeconfig(tmp_path: Path, ca: Any, kube: KubeAPIServer) -> None:
+    """The newer CLI logs in through an exec plugin; `runai whoami` says whether that worked."""
+    path = write(tmp_path / "kc", exec_kubeconfig(kube, "runai", ca))
+    bin_dir = stand_in_runai(
+        tmp_path,
+        'case "$1" in version) echo "Version: 2.21.3";; '
+        'whoami) echo "not logged in: run runai login" >&2; exit 1;; esac\n',
+    )
+    result = run_cli_check(bin_dir, settings={"runai": {"kubeconfig": str(path)}})
+    assert result.code == "RUNAI_NOT_LOGGED_IN" and result.status is Status.WARN
+    assert "not logged in: run runai login" in result.summary
+
+
+# -- end to end: the real CLI in a subprocess -------------------------------------------------
+
+
+def cli_env(home: Path, ca_file: Path, bin_dir: Path | None = None) -> dict[str, str]:
+    # Everything the profile names that this command could touch points at loopback.
+    return {
+        **os.environ,
+        "HOME": str(home),
+        "AISG_CHECK_CA_BUNDLE": str(ca_file),
+        "AISG_CHECK_TIMEOUT": "3",
+        "AISG_CHECK_RUNAI_URL": "http://127.0.0.1:9",
+        "AISG_CHECK_RUNAI_CLUSTER_URL": "https://127.0.0.1:9",
+        "PATH": os.pathsep.join(
+            p for p in (str(bin_dir) if bin_dir else "", os.environ.get("PATH", "")) if p
+        ),
+    }
+
+
+def test_cli_json_end_to_end_with_a_refresh(
+    tmp_path: Path, home: Path, ca_file: Path, kube: KubeAPIServer, issuer: OIDCIssuer
+) -> None:
+    from tests.helpers import run_cli
+
+    text = guide_sample(kube, issuer.issuer, id_token=issuer.mint(USER, expires_in=-5), refresh_token=REFRESH)
+    path = write(tmp_path / "kubeconfig", "# keep me\n" + text)
+    before = path.read_bytes()
+    bin_dir = stand_in_runai(tmp_path, 'echo "Version: 2.18.42"\n')
+    out = run_cli(
+        ["runai", "--kubeconfig", str(path), "--project", PROJECT, "--format", "json"],
+        env=cli_env(home, ca_file, bin_dir),
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = out.json()
+    assert report["schema_version"] == 1
+    by_id = {r["id"]: r for r in report["results"]}
+    assert [
+        by_id[i]["status"]
+        for i in (
+            "vpn.cluster",
+            "runai.kubeconfig",
+            "runai.login",
+            "runai.cluster",
+            "runai.identity",
+            "runai.permission",
+            "runai.cli",
+        )
+    ] == ["pass"] * 7
+    assert by_id["runai.login"]["details"]["refreshed"] is True
+    assert by_id["runai.identity"]["details"]["username"] == EMAIL
+    assert path.read_bytes() == before
+
+
+def test_secret_canaries_never_reach_any_output(
+    tmp_path: Path, home: Path, ca_file: Path, kube: KubeAPIServer, issuer: OIDCIssuer
+) -> None:
+    from tests.helpers import run_cli
+
+    id_token = issuer.mint(USER, expires_in=-5)
+    text = guide_sample(
+        kube, issuer.issuer, id_token=id_token, refresh_token=REFRESH, client_secret=CLIENT_SECRET
+    )
+    path = write(tmp_path / "kubeconfig", text)
+    env = cli_env(home, ca_file)
+    args = ["runai", "--kubeconfig", str(path), "--project", PROJECT]
+    outputs = []
+    # Without --format the file's format follows its extension: table -v + markdown, table + junit.
+    for extra, report in ((["-v"], "r.md"), ([], "r.xml")):
+        out = run_cli([*args, *extra, "--output", str(tmp_path / report)], env=env, timeout=60)
+        outputs += [out.stdout, out.stderr, (tmp_path / report).read_text()]
+    assert issuer.issued, "the run must have refreshed the token"
+    assert "runai.identity" in outputs[0] and "## " in outputs[2] and "<testcase" in outputs[5]
+    issuer.refresh_tokens.clear()  # now the same kubeconfig fails with invalid_grant
+    for extra in (["--format", "json"], ["-v"]):
+        out = run_cli([*args, *extra], env=env, timeout=60)
+        assert "RUNAI_TOKEN_EXPIRED" in out.stdout
+        outputs += [out.stdout, out.stderr]
+    canaries = [
+        id_token,
+        id_token.split(".")[1],
+        REFRESH,
+        CLIENT_SECRET,
+        *issuer.issued,
+        *(t.split(".")[1] for t in issuer.issued),
+    ]
+    for text_out in outputs:
+        for canary in canaries:
+            assert canary not in text_out
