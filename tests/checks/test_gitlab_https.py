@@ -1,0 +1,357 @@
+"""`gitlab.https` against real nginx + git-http-backend (basic auth, trustme certificate) with
+GitLab's two API endpoints behind the same nginx; one test per diagnosis, the secret canary,
+and the whole `aisg-check gitlab` end to end through the CLI."""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aisg_check import registry
+from aisg_check.context import CommandResult, run_command
+from aisg_check.model import CheckResult, Status
+from aisg_check.runner import run_checks
+from tests.conftest import require
+from tests.helpers import make_context, run_cli, write_config
+from tests.servers import gitlab_http, gitlab_ssh
+from tests.servers.gitlab_http import HELPER_USER, INVALID_TOKEN, JOB_TOKEN, TOKENS, GitlabHttpServer
+from tests.servers.gitlab_ssh import GitlabSshServer
+
+
+@pytest.fixture(scope="session")
+def gitlab_web(tmp_path_factory: pytest.TempPathFactory, ca: Any) -> Iterator[GitlabHttpServer]:
+    missing = gitlab_http.available()
+    require(missing is None, missing or "")
+    server = GitlabHttpServer(tmp_path_factory.mktemp("gitlab-http"), ca)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitlabSshServer]:
+    missing = gitlab_ssh.available()
+    require(missing is None, missing or "")
+    server = GitlabSshServer(tmp_path_factory.mktemp("sshd-e2e"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def git_trusts_ca(home: Path, ca_file: Path) -> Path:
+    """git reads $HOME/.gitconfig (unlike ssh): make it trust the test CA, as a user would."""
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text(f"[http]\n\tsslCAInfo = {ca_file}\n")
+    return gitconfig
+
+
+def settings(web: GitlabHttpServer, ca_file: Path, repo: str | None = "default") -> dict[str, Any]:
+    return {
+        "timeout": 5,
+        "ca_bundle": str(ca_file),
+        "gitlab": {"url": web.url, "repo": web.repo_url if repo == "default" else repo},
+    }
+
+
+def run_https(
+    web: GitlabHttpServer,
+    ca_file: Path,
+    *,
+    repo: str | None = "default",
+    run: Callable[..., CommandResult] = run_command,
+    **env: str,
+) -> dict[str, CheckResult]:
+    ctx = make_context(settings(web, ca_file, repo), env={**os.environ, **env}, run=run)
+    report = run_checks(ctx, registry.select(None, only=["gitlab.https"]))
+    return {r.id: r for r in report.results}
+
+
+def statuses(results: dict[str, CheckResult]) -> list[tuple[str, str | None]]:
+    return [
+        (results[f"gitlab.https.{s}"].status.value, results[f"gitlab.https.{s}"].code)
+        for s in ("token", "user", "git")
+    ]
+
+
+@pytest.mark.usefixtures("git_trusts_ca")
+def test_pass_token_user_and_git(gitlab_web: GitlabHttpServer, ca_file: Path) -> None:
+    results = run_https(gitlab_web, ca_file, GITLAB_TOKEN=TOKENS["valid"].value)
+    assert statuses(results) == [("pass", None)] * 3
+    assert results["gitlab.https.user"].details["username"] == "alice"
+    assert results["gitlab.https.git"].details == {
+        "repo": gitlab_web.repo_url,
+        "user": "alice",
+        "branches": 1,
+    }
+    assert "api" in results["gitlab.https.token"].details["scopes"]
+
+
+@pytest.mark.usefixtures("git_trusts_ca")
+def test_expires_soon_is_a_warning_and_git_still_runs(gitlab_web: GitlabHttpServer, ca_file: Path) -> None:
+    results = run_https(gitlab_web, ca_file, GITLAB_TOKEN=TOKENS["soon"].value)
+    assert statuses(results) == [("warn", "GITLAB_TOKEN_EXPIRES_SOON"), ("pass", None), ("pass", None)]
+    assert results["gitlab.https.token"].details["expires_in_days"] == 3
+
+
+@pytest.mark.parametrize(
+    ("token", "code"),
+    [
+        (TOKENS["expired"].value, "GITLAB_TOKEN_EXPIRED"),
+        (TOKENS["revoked"].value, "GITLAB_TOKEN_REVOKED"),
+        (INVALID_TOKEN, "GITLAB_TOKEN_INVALID"),
+        (TOKENS["noscope"].value, "GITLAB_TOKEN_SCOPE"),
+    ],
+)
+def test_token_rejected(gitlab_web: GitlabHttpServer, ca_file: Path, token: str, code: str) -> None:
+    results = run_https(gitlab_web, ca_file, GITLAB_TOKEN=token)
+    assert statuses(results)[0] == ("fail", code)
+    assert results["gitlab.https.git"].blocked_by == "gitlab.https.token"
+    assert token not in repr(results)
+
+
+@pytest.mark.usefixtures("git_trusts_ca")
+def test_token_without_api_scope_still_checks_git(gitlab_web: GitlabHttpServer, ca_file: Path) -> None:
+    results = run_https(gitlab_web, ca_file, GITLAB_TOKEN=TOKENS["gitonly"].value)
+    assert statuses(results) == [
+        ("warn", "GITLAB_TOKEN_SCOPE"),
+        ("skip", "GITLAB_TOKEN_SCOPE"),
+        ("pass", None),
+    ]
+    assert results["gitlab.https.git"].details["user"] == "oauth2"
+
+
+def test_token_missing_is_a_warning(gitlab_web: GitlabHttpServer, ca_file: Path) -> None:
+    results = run_https(gitlab_web, ca_file)
+    assert statuses(results) == [
+        ("warn", "GITLAB_TOKEN_MISSING"),
+        ("skip", "GITLAB_TOKEN_MISSING"),
+        ("skip", "GITLAB_TOKEN_MISSING"),
+    ]
+    assert "export GITLAB_TOKEN=" in (results["gitlab.https.token"].hint or "")
+
+
+@pytest.mark.usefixtures("git_trusts_ca")
+def test_git_refuses_a_token_the_api_accepts(gitlab_web: GitlabHttpServer, ca_file: Path) -> None:
+    results = run_https(gitlab_web, ca_file, GITLAB_TOKEN=TOKENS["nogit"].value)
+    assert statuses(results)[2] == ("fail", "GITLAB_GIT_AUTH_DENIED")
+
+
+@pytest.mark.usefixtures("git_trusts_ca")
+def test_repository_not_found(gitlab_web: GitlabHttpServer, ca_file: Path) -> None:
+    results = run_https(
+        gitlab_web, ca_file, repo=f"{gitlab_web.url}/mlops/nope.git", GITLAB_TOKEN=TOKENS["valid"].value
+    )
+    assert statuses(results)[2] == ("fail", "GITLAB_REPO_NOT_FOUND")
+
+
+def test_git_not_trusting_the_ca_is_told_apart(gitlab_web: GitlabHttpServer, ca_file: Path) -> None:
+    # The API call trusts ca_bundle; git has its own settings and, here, no sslCAInfo.
+    results = run_https(gitlab_web, ca_file, GITLAB_TOKEN=TOKENS["valid"].value)
+    assert statuses(results)[:2] == [("pass", None), ("pass", None)]
+    assert statuses(results)[2] == ("fail", "TLS_UNTRUSTED_CERT")
+    assert "http.sslCAInfo" in (results["gitlab.https.git"].hint or "")
+
+
+def test_no_repository_configured(gitlab_web: GitlabHttpServer, ca_file: Path) -> None:
+    results = run_https(gitlab_web, ca_file, repo=None, GITLAB_TOKEN=TOKENS["valid"].value)
+    assert statuses(results)[2] == ("skip", "NOT_CONFIGURED")
+    assert "--repo" in (results["gitlab.https.git"].hint or "")
+
+
+@pytest.mark.usefixtures("git_trusts_ca")
+def test_ci_job_token(gitlab_web: GitlabHttpServer, ca_file: Path) -> None:
+    results = run_https(gitlab_web, ca_file, CI_JOB_TOKEN=JOB_TOKEN)
+    assert statuses(results) == [("pass", None), ("skip", "GITLAB_TOKEN_JOB"), ("pass", None)]
+    assert results["gitlab.https.git"].details["user"] == "gitlab-ci-token"
+
+
+def _credential_store(home: Path, gitconfig: Path, web: GitlabHttpServer, token: str) -> Path:
+    store = home / ".git-credentials"
+    store.write_text(f"https://{HELPER_USER}:{token}@127.0.0.1:{web.port}\n")
+    with gitconfig.open("a") as f:
+        f.write(f"[credential]\n\thelper = store --file {store}\n")
+    return store
+
+
+def test_token_from_credential_helper_is_used_but_never_stored(
+    gitlab_web: GitlabHttpServer, ca_file: Path, home: Path, git_trusts_ca: Path
+) -> None:
+    store = _credential_store(home, git_trusts_ca, gitlab_web, TOKENS["valid"].value)
+    before = store.read_text()
+    results = run_https(gitlab_web, ca_file)
+    assert statuses(results) == [("pass", None)] * 3
+    assert "credential helper" in results["gitlab.https.token"].summary
+    assert results["gitlab.https.git"].details["user"] == HELPER_USER
+    assert store.read_text() == before
+
+
+def test_rejected_helper_token_is_not_erased(
+    gitlab_web: GitlabHttpServer, ca_file: Path, home: Path, git_trusts_ca: Path
+) -> None:
+    store = _credential_store(home, git_trusts_ca, gitlab_web, TOKENS["nogit"].value)
+    before = store.read_text()
+    results = run_https(gitlab_web, ca_file)
+    assert statuses(results)[2] == ("fail", "GITLAB_GIT_AUTH_DENIED")
+    assert store.read_text() == before  # git's `credential reject` would have erased it
+
+
+@pytest.mark.usefixtures("git_trusts_ca")
+def test_token_never_on_a_command_line(gitlab_web: GitlabHttpServer, ca_file: Path) -> None:
+    """`ps` shows a child's argv: record every command the check runs and look for the token."""
+    seen: list[tuple[str, ...]] = []
+
+    def recording(argv: Any, **kwargs: Any) -> CommandResult:
+        seen.append(tuple(str(a) for a in argv))
+        return run_command(argv, **kwargs)
+
+    token = TOKENS["valid"].value
+    results = run_https(gitlab_web, ca_file, run=recording, GITLAB_TOKEN=token)
+    assert results["gitlab.https.git"].status is Status.PASS
+    assert any(cmd[:2] == ("git", "ls-remote") for cmd in seen)
+    basic = base64.b64encode(f"alice:{token}".encode()).decode()
+    assert not [cmd for cmd in seen if any(token in a or basic in a for a in cmd)]
+
+
+# -- end to end through the CLI, and the canary in every output format ------------------------
+
+
+def _cli_args(web: GitlabHttpServer, sshd: GitlabSshServer, ssh_config: Path, ca_file: Path) -> list[str]:
+    return [
+        "gitlab",
+        "--ca-bundle",
+        str(ca_file),
+        "--timeout",
+        "5",
+        "--set",
+        "gitlab.host=127.0.0.1",
+        "--set",
+        f"gitlab.ssh_port={sshd.port}",
+        "--set",
+        f"gitlab.ssh_user={sshd.login}",
+        "--set",
+        f"gitlab.ssh_config={ssh_config}",
+        "--set",
+        f"gitlab.url={web.url}",
+        "--repo",
+        web.repo_url,
+    ]
+
+
+def _ssh_home(sshd: GitlabSshServer, home: Path) -> Path:
+    key = sshd.copy_key(sshd.key_ok, home / ".ssh")
+    return sshd.client_home(home, identity=key, port=sshd.port)
+
+
+@pytest.mark.usefixtures("git_trusts_ca")
+def test_end_to_end_json_all_green(
+    gitlab_web: GitlabHttpServer, sshd: GitlabSshServer, home: Path, ca_file: Path
+) -> None:
+    args = _cli_args(gitlab_web, sshd, _ssh_home(sshd, home), ca_file)
+    result = run_cli([*args, "--format", "json"], env={**os.environ, "GITLAB_TOKEN": TOKENS["valid"].value})
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = result.json()
+    by_id = {r["id"]: r for r in data["results"]}
+    assert {i for i in by_id if i.startswith("gitlab.")} == {
+        "gitlab.ssh.config",
+        "gitlab.ssh.key",
+        "gitlab.ssh.hostkey",
+        "gitlab.ssh.auth",
+        "gitlab.https.token",
+        "gitlab.https.user",
+        "gitlab.https.git",
+    }
+    assert all(r["status"] == "pass" for r in data["results"]), data["results"]
+    assert by_id["gitlab.ssh.auth"]["details"]["username"] == "alice"
+    assert TOKENS["valid"].value not in result.stdout + result.stderr
+
+
+# The file's format comes from its extension: table + junit, json, verbose table + markdown.
+ALL_FORMATS = (([], "junit.xml"), (["--format", "json"], None), (["--verbose"], "report.md"))
+SOME_FORMATS = ((["--verbose"], "report.md"),)
+
+
+@pytest.mark.parametrize(
+    ("source", "token_name", "runs"),
+    [
+        ("env", "valid", ALL_FORMATS),
+        ("env", "expired", ALL_FORMATS),  # failure summaries must not carry it either
+        ("config", "valid", SOME_FORMATS),
+        ("helper", "valid", SOME_FORMATS),
+    ],
+)
+def test_canary_token_in_no_output(
+    gitlab_web: GitlabHttpServer,
+    sshd: GitlabSshServer,
+    home: Path,
+    ca_file: Path,
+    git_trusts_ca: Path,
+    tmp_path: Path,
+    source: str,
+    token_name: str,
+    runs: Any,
+) -> None:
+    token = TOKENS[token_name].value
+    env = dict(os.environ)
+    args = _cli_args(gitlab_web, sshd, _ssh_home(sshd, home), ca_file)
+    if source == "env":
+        env["GITLAB_TOKEN"] = token
+    elif source == "config":
+        args += ["--config", str(write_config(tmp_path / "config.yaml", {"gitlab": {"token": token}}))]
+    else:
+        _credential_store(home, git_trusts_ca, gitlab_web, token)
+    outputs = []
+    for flags, extra in runs:
+        run = [*args, *flags]
+        if extra:
+            run += ["--output", str(tmp_path / extra)]
+        result = run_cli(run, env=env)
+        assert result.returncode in (0, 1) and result.stdout.strip(), result.stderr
+        outputs += [result.stdout, result.stderr]
+        if extra:
+            outputs.append((tmp_path / extra).read_text())
+    text = "\n".join(outputs)
+    assert "gitlab.https.token" in text and "<details>" in text  # real outputs
+    forms = {token, base64.b64encode(token.encode()).decode().rstrip("=")}
+    forms |= {base64.b64encode(f"{u}:{token}".encode()).decode() for u in ("alice", "oauth2", HELPER_USER)}
+    leaked = [f for f in forms if f in text]
+    assert not leaked, f"token leaked in the {source} run"
+    if token_name == "valid":
+        assert "Token from" in text
+
+
+# -- API answers the real server is not made to give ----------------------------------------------
+
+
+def _api_only(handler: Callable[[Any], None], home: Path) -> dict[str, CheckResult]:
+    from tests.servers.tls import HTTPServer
+
+    server = HTTPServer(routes={"/api/v4/personal_access_tokens/self": handler, "/api/v4/user": handler})
+    try:
+        ctx = make_context(
+            {"gitlab": {"url": server.url("127.0.0.1").rstrip("/"), "repo": None}},
+            env={**os.environ, "GITLAB_TOKEN": TOKENS["valid"].value},
+        )
+        report = run_checks(ctx, registry.select(None, only=["gitlab.https"]))
+    finally:
+        server.close()
+    return {r.id: r for r in report.results}
+
+
+def test_token_too_narrow_to_read_itself(home: Path) -> None:
+    results = _api_only(lambda h: gitlab_http._insufficient_scope(h, "api read_user read_api"), home)
+    assert statuses(results)[:2] == [("warn", "GITLAB_TOKEN_SCOPE"), ("skip", "GITLAB_TOKEN_SCOPE")]
+
+
+def test_api_server_error(home: Path) -> None:
+    results = _api_only(lambda h: gitlab_http._send(h, 502, {"message": "502 Bad Gateway"}, {}), home)
+    assert statuses(results)[0] == ("fail", "ENDPOINT_HTTP_ERROR")
+
+
+def test_not_gitlab_at_that_url(home: Path) -> None:
+    results = _api_only(lambda h: gitlab_http._send(h, 404, {"error": "404 Not Found"}, {}), home)
+    assert statuses(results)[0] == ("fail", "ENDPOINT_UNEXPECTED_ANSWER")
+    assert "gitlab.url" in (results["gitlab.https.token"].hint or "")
