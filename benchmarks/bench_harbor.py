@@ -1,0 +1,131 @@
+"""`aisg-check harbor` against the local Harbor-like platform (docker-registry with token auth
+behind the test core) vs `aisg-check --help`, side by side in one run.
+
+Goal (issue 5): login, token and permission for one project cost at most 3x `--help`; the
+network work is a few loopback requests, so what costs is imports (docker SDK, httpx).
+
+    /work/venv/bin/python benchmarks/bench_harbor.py
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import AISG, Row, bench_env, print_rows, wall  # noqa: E402
+
+PASSWORD = "bench-alice-password"
+
+
+def _config(home: Path, address: str, ca_file: Path) -> Path:
+    import yaml
+    from tests.helpers import LOOPBACK_PROFILE, merge
+
+    settings = merge(
+        LOOPBACK_PROFILE, {"ca_bundle": str(ca_file), "harbor": {"registry": address, "projects": ["team"]}}
+    )
+    path = home / "aisg.yaml"
+    path.write_text(yaml.safe_dump(settings))
+    docker = home / ".docker"
+    docker.mkdir()
+    auth = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+    (docker / "config.json").write_text(json.dumps({"auths": {address: {"auth": auth}}}))
+    return path
+
+
+def _interleaved(commands: dict[str, list[str]], env: dict[str, str], runs: int) -> dict[str, float]:
+    """Median wall time of each command, run in turns so that a change in machine load (other
+    jobs on a shared runner) hits every command alike."""
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, argv in commands.items():
+            samples[name].append(wall(argv, env=env, runs=1))
+    return {name: statistics.median(times) for name, times in samples.items()}
+
+
+def rows(runs: int = 7) -> list[Row]:
+    import trustme
+    from tests.servers import harbor as platform
+    from tests.servers.process import free_port
+
+    missing = platform.available()
+    if missing:
+        raise SystemExit(f"cannot run: {missing}")
+    with tempfile.TemporaryDirectory(prefix="bench-harbor-") as tmp:
+        base = Path(tmp)
+        ca = trustme.CA()
+        ca_file = base / "ca.pem"
+        ca.cert_pem.write_to_path(str(ca_file))
+        server = platform.TokenRegistry(
+            base / "registry",
+            ca,
+            [platform.Account("alice", PASSWORD, {"team": platform.DEVELOPER})],
+            projects=frozenset({"team"}),
+        )
+        try:
+            home = base / "home"
+            home.mkdir()
+            config = _config(home, server.address, ca_file)
+            # A closed port as the daemon: the measurement must not depend on a local Docker.
+            env = bench_env(home, AISG_CHECK_CONFIG=str(config), DOCKER_HOST=f"tcp://127.0.0.1:{free_port()}")
+            t = _interleaved(
+                {
+                    "help": [*AISG, "--help"],
+                    "harbor": [*AISG, "harbor", "--format", "json"],
+                    "no_daemon": [*AISG, "harbor", "--format", "json", "--skip", "harbor.daemon"],
+                    # The floor any check of the registry pays: CLI, config, the registry of all
+                    # checks, the runner and the VPN probe of the registry, without harbor itself.
+                    "floor": [*AISG, "vpn", "--only", "vpn.harbor", "--format", "json"],
+                },
+                env,
+                runs,
+            )
+        finally:
+            server.stop()
+    help_s = t["help"]
+    return [
+        Row(
+            "aisg-check harbor (login, token, 1 project)",
+            t["harbor"],
+            "aisg-check --help",
+            help_s,
+            "ratio <= 3.0",
+            t["harbor"] <= 3.0 * help_s,
+        ),
+        Row(
+            "aisg-check harbor --skip harbor.daemon",
+            t["no_daemon"],
+            "aisg-check --help",
+            help_s,
+            "ratio <= 3.0",
+            t["no_daemon"] <= 3.0 * help_s,
+        ),
+        Row(
+            "floor: aisg-check vpn --only vpn.harbor",
+            t["floor"],
+            "aisg-check --help",
+            help_s,
+            "reference",
+            True,
+        ),
+        Row(
+            "harbor minus floor (the check's own cost)",
+            max(0.0, t["harbor"] - t["floor"]),
+            "aisg-check --help",
+            help_s,
+            "reference",
+            True,
+        ),
+    ]
+
+
+if __name__ == "__main__":
+    print_rows("harbor vs --help (issue 5)", rows())

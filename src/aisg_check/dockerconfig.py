@@ -1,0 +1,232 @@
+"""The Docker client's stored login for one registry, read the way the docker CLI reads it.
+
+`DOCKER_CONFIG` (else `~/.docker`) / `config.json`; for the registry, `credHelpers` first,
+then `credsStore`, then `auths`. The lookup order and the parsing of `auths` are the docker
+SDK's own (`docker.auth.AuthConfig`); only the way a credential helper is run is ours: the
+SDK's `Store` runs `docker-credential-<name>` without a timeout and with the process's own
+environment, so a helper waiting on a locked keychain would hang the check. We run it through
+the context instead (hard timeout, the context's PATH). No daemon is involved, and the file
+is only read, never written.
+
+`docker` is imported inside the functions: `aisg-check --help` must not pay for it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aisg_check.secrets import Secret
+
+if TYPE_CHECKING:
+    from aisg_check.context import Context
+
+HELPER_PREFIX = "docker-credential-"
+_AUTH_SECTIONS = ("auths", "credsStore", "credHelpers")
+
+
+class DockerConfigError(Exception):
+    """The config file exists but cannot be used (unreadable, not JSON, a bad `auth` field)."""
+
+
+class HelperError(Exception):
+    """A credential helper is missing, failed, hung or printed something that is not JSON."""
+
+    def __init__(self, helper: str, message: str) -> None:
+        super().__init__(message)
+        self.helper = helper
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: Secret
+    source: str  # "auths in /home/a/.docker/config.json", "credsStore docker-credential-pass", ...
+    identity_token: bool = False  # an OAuth identity token instead of a password (not Harbor's way)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    path: Path
+    file_exists: bool
+    credentials: Credentials | None
+    store: str | None  # the helper the config names for this registry, if any
+
+
+def config_path(ctx: Context) -> Path:
+    """`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json` under the context's home."""
+    directory = ctx.env.get("DOCKER_CONFIG")
+    base = ctx.path(directory) if directory else ctx.home / ".docker"
+    return base / "config.json"
+
+
+def registry_key(registry: str) -> str:
+    """The key the docker CLI files a registry's login under: host[:port], no scheme or path."""
+    return registry.replace("https://", "").replace("http://", "").split("/", 1)[0]
+
+
+def lookup(ctx: Context, registry: str, timeout: float) -> Lookup:
+    """Find the stored login for `registry`; helpers run under `timeout` seconds each."""
+    path = config_path(ctx)
+    key = registry_key(registry)
+    data = _read(path)
+    if data is None:
+        return Lookup(path, False, None, None)
+    _register_secrets(ctx, data)
+    if not any(data.get(section) for section in _AUTH_SECTIONS):
+        return Lookup(path, True, None, None)
+    from docker import errors
+
+    config_cls = _auth_config_class()
+    try:
+        # load_config pops what it parses; hand it a copy so `data` stays whole.
+        config = config_cls.load_config(None, json.loads(json.dumps(data)), None)
+    except (errors.InvalidConfigFile, ValueError, TypeError) as exc:
+        raise DockerConfigError(
+            f"{path}: {ctx.scrubber.scrub(str(exc)) or 'an auths entry is not valid'}"
+        ) from None
+    config.ctx, config.timeout = ctx, timeout
+    store: str | None = config.get_credential_store(key)
+    entry = _resolve(ctx, config, key, store)
+    return Lookup(path, True, _credentials(ctx, entry, path, key, store, config), store)
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise DockerConfigError(f"{path}: is a directory, expected Docker's config.json") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise DockerConfigError(f"{path}: cannot be read ({reason})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        # The message names the position only, never the text around it (it may hold `auth`).
+        raise DockerConfigError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise DockerConfigError(f"{path}: expected a JSON object at the top")
+    return data
+
+
+def _register_secrets(ctx: Context, data: Mapping[str, Any]) -> None:
+    """Every secret-bearing field is known to the scrubber before anything can echo it."""
+    auths = data.get("auths")
+    if not isinstance(auths, Mapping):
+        return
+    for entry in auths.values():
+        if not isinstance(entry, Mapping):
+            continue
+        for field in ("auth", "password", "identitytoken", "registrytoken"):
+            value = entry.get(field)
+            if isinstance(value, str):
+                ctx.scrubber.add(value)
+        auth = entry.get("auth")
+        if isinstance(auth, str):
+            try:
+                import base64
+
+                ctx.scrubber.add(base64.b64decode(auth).decode("utf-8", "replace").split(":", 1)[-1])
+            except ValueError:
+                pass
+
+
+def _resolve(ctx: Context, config: Any, key: str, store: str | None) -> Mapping[str, Any] | None:
+    from docker import errors
+
+    try:
+        entry = config.resolve_authconfig(key)
+    except errors.DockerException as exc:
+        # The SDK wraps the helper's StoreError; its message is the useful part.
+        cause = exc.__cause__ or exc
+        raise HelperError(HELPER_PREFIX + (store or "?"), ctx.scrubber.scrub(str(cause))) from None
+    except ValueError:
+        raise HelperError(
+            HELPER_PREFIX + (store or "?"), f"{HELPER_PREFIX}{store} printed something that is not JSON"
+        ) from None
+    return entry if isinstance(entry, Mapping) else None
+
+
+def _credentials(
+    ctx: Context, entry: Mapping[str, Any] | None, path: Path, key: str, store: str | None, config: Any
+) -> Credentials | None:
+    if not entry:
+        return None
+    # Entries from `auths` use lower-case keys; the SDK's helper results use capitalised ones.
+    from_helper = "ServerAddress" in entry
+    if from_helper:
+        section = "credHelpers" if key in config.cred_helpers else "credsStore"
+        source = f"{section} {HELPER_PREFIX}{store}"
+    else:
+        source = f"auths in {path}"
+    token = entry.get("IdentityToken")
+    if isinstance(token, str) and token:
+        ctx.scrubber.add(token)
+        return Credentials("", Secret(token), source, identity_token=True)
+    username = entry.get("username") or entry.get("Username") or ""
+    password = entry.get("password") or entry.get("Password") or ""
+    ctx.scrubber.add(password)
+    if not username or not password:
+        return None
+    return Credentials(str(username), Secret(str(password)), source)
+
+
+_CLASS_CACHE: dict[str, Any] = {}
+
+
+def _auth_config_class() -> Any:
+    """The SDK's AuthConfig, with its helper runs routed through the context (built lazily so
+    that importing this module does not import docker)."""
+    cached = _CLASS_CACHE.get("AuthConfig")
+    if cached is not None:
+        return cached
+    from docker import auth, credentials
+
+    class TimedStore(credentials.Store):  # type: ignore[misc]
+        def __init__(self, name: str, ctx: Context, timeout: float) -> None:
+            # Not Store.__init__: it looks the program up on the process's PATH and warns on
+            # stderr when it is missing; the context's run reports a missing program itself.
+            self.program = HELPER_PREFIX + name
+            self.exe = self.program
+            self.environment = None
+            self._ctx = ctx
+            self._timeout = timeout
+
+        def _execute(self, subcmd: str, data_input: bytes | None) -> bytes:
+            result = self._ctx.run(
+                [self.program, subcmd],
+                timeout=self._timeout,
+                env=self._ctx.env,
+                input=data_input.decode("utf-8") if data_input is not None else "",
+            )
+            if result.not_found:
+                raise credentials.StoreError(f"{self.program} not installed or not available in PATH")
+            if result.timed_out:
+                raise credentials.StoreError(
+                    f"{self.program} {subcmd} did not finish within {self._timeout:g} s"
+                )
+            if result.returncode != 0:
+                # Helpers print their error on stdout; the SDK's own mapping spots "not found".
+                output = (result.stdout.strip() or result.stderr.strip()).encode("utf-8")
+                error = subprocess.CalledProcessError(result.returncode or 1, result.argv, output=output)
+                raise credentials.errors.process_store_error(error, self.program)
+            return result.stdout.encode("utf-8")
+
+    class TimedAuthConfig(auth.AuthConfig):  # type: ignore[misc]
+        ctx: Context
+        timeout: float
+
+        def _get_store_instance(self, name: str) -> Any:
+            if name not in self._stores:
+                self._stores[name] = TimedStore(name, self.ctx, self.timeout)
+            return self._stores[name]
+
+    _CLASS_CACHE["AuthConfig"] = TimedAuthConfig
+    return TimedAuthConfig

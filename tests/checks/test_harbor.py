@@ -1,0 +1,633 @@
+"""`harbor` against the real registry (Distribution 2.8) with token auth behind a Harbor-like
+core, and with htpasswd Basic auth; docker configs with auths, credsStore and credHelpers."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import ssl
+import stat
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from aisg_check import registry
+from aisg_check.checks import harbor
+from aisg_check.context import Context
+from aisg_check.model import CheckResult, Status
+from aisg_check.runner import run_checks
+from tests.conftest import require
+from tests.helpers import LOOPBACK_PROFILE, make_context, merge, run_cli, write_config
+from tests.servers.tls import HTTPServer, closed_port, ssl_server_context
+
+ALICE_PW = "alice-Canary-pw-7f3a9"  # developer of team
+BOB_PW = "bob-Canary-pw-22c1"  # guest of team
+CAROL_PW = "carol-Canary-pw-9d0e"  # member of nothing
+ROBOT = "robot$team+ci"
+ROBOT_SECRET = "RobotCanarySecret5b8e1c"
+READONLY_ROBOT = "robot$team+reader"
+READONLY_SECRET = "ReaderCanarySecret0a4f"
+CANARIES = (ALICE_PW, BOB_PW, CAROL_PW, ROBOT_SECRET, READONLY_SECRET)
+
+
+# -- servers ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def token_registry(ca: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from tests.servers import harbor as platform
+
+    missing = platform.available()
+    require(missing is None, missing or "")
+    accounts = [
+        platform.Account("alice", ALICE_PW, {"team": platform.DEVELOPER}),
+        platform.Account("bob", BOB_PW, {"team": platform.GUEST}),
+        platform.Account("carol", CAROL_PW),
+        platform.Account(ROBOT, ROBOT_SECRET, robot_actions={"team": frozenset({"pull", "push"})}),
+        platform.Account(READONLY_ROBOT, READONLY_SECRET, robot_actions={"team": frozenset({"pull"})}),
+    ]
+    server = platform.TokenRegistry(
+        tmp_path_factory.mktemp("harbor-token"),
+        ca,
+        accounts,
+        projects=frozenset({"team", "library"}),
+        public=frozenset({"library"}),
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def basic_registry(ca: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from tests.servers import harbor as platform
+
+    missing = platform.available()
+    require(missing is None, missing or "")
+    server = platform.BasicRegistry(tmp_path_factory.mktemp("harbor-basic"), ca, {"alice": ALICE_PW})
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def docker_login(home: Path, registry_address: str, user: str, password: str, **extra: Any) -> Path:
+    """What `docker login` writes when no credential store is configured."""
+    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
+    config = {"auths": {registry_address: {"auth": auth}}, **extra}
+    path = home / ".docker" / "config.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config))
+    return path
+
+
+def helper_script(bin_dir: Path, name: str, body: str) -> Path:
+    """A docker-credential-<name> program on PATH (POSIX sh, like the real pass/secretservice helpers)."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    path = bin_dir / f"docker-credential-{name}"
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+def env_with(home: Path, **extra: str) -> dict[str, str]:
+    # A closed port as the daemon, so a developer's own Docker does not change the outcome.
+    env = dict(os.environ, HOME=str(home), DOCKER_HOST=f"tcp://127.0.0.1:{closed_port()}")
+    env.update(extra)
+    return env
+
+
+def context(
+    address: str,
+    home: Path,
+    ca_file: Path | None,
+    *,
+    env: Mapping[str, str] | None = None,
+    **harbor_settings: Any,
+) -> Context:
+    settings: dict[str, Any] = {"timeout": 3, "harbor": {"registry": address, **harbor_settings}}
+    if ca_file is not None:
+        settings["ca_bundle"] = str(ca_file)
+    return make_context(settings, env=env or env_with(home), home=home)
+
+
+def run_harbor(ctx: Context, skip: tuple[str, ...] = ()) -> dict[str, CheckResult]:
+    report = run_checks(ctx, registry.select(["harbor"], skip=skip))
+    return {r.id: r for r in report.results}
+
+
+def assert_status(
+    results: Mapping[str, CheckResult], result_id: str, status: Status, code: str | None = None
+) -> None:
+    result = results[result_id]
+    assert result.status is status, f"{result_id}: {result.status} {result.code} {result.summary}"
+    if code is not None:
+        assert result.code == code, f"{result_id}: {result.code} {result.summary}"
+
+
+# -- users on the token (Harbor) registry -----------------------------------------------------
+
+
+def test_developer_can_push(token_registry: Any, home: Path, ca_file: Path) -> None:
+    docker_login(home, token_registry.address, "alice", ALICE_PW)
+    results = run_harbor(context(token_registry.address, home, ca_file, projects=["team"]))
+    for step in (
+        "vpn.harbor",
+        "harbor.user.credentials",
+        "harbor.user.username",
+        "harbor.user.tls",
+        "harbor.user.auth",
+        "harbor.user.push.team",
+    ):
+        assert_status(results, step, Status.PASS)
+    push = results["harbor.user.push.team"]
+    assert push.details["role"] == "Developer"
+    assert push.details["granted"] == ["pull", "push"]
+    assert "alice can push to team" in push.summary
+    assert results["harbor.user.auth"].details["auth"] == "token"
+    assert results["harbor.user.credentials"].details["source"].startswith("auths in ")
+    assert_status(results, "harbor.daemon", Status.WARN, "DOCKER_DAEMON_UNAVAILABLE")
+    assert_status(results, "harbor.robot", Status.SKIP, "NOT_CONFIGURED")
+    # Permission was asked for the probe repository with pull and push, as docker asks before a push.
+    assert {"account": "alice", "scopes": ["repository:team/aisg-check:pull,push"]} in (
+        token_registry.policy.token_requests
+    )
+
+
+def test_guest_can_only_pull(token_registry: Any, home: Path, ca_file: Path) -> None:
+    docker_login(home, token_registry.address, "bob", BOB_PW)
+    results = run_harbor(context(token_registry.address, home, ca_file, projects=["team"]))
+    assert_status(results, "harbor.user.auth", Status.PASS)
+    push = results["harbor.user.push.team"]
+    assert_status(results, "harbor.user.push.team", Status.FAIL, "HARBOR_NO_PUSH")
+    assert "role Guest" in push.summary
+    assert "Developer" in (push.hint or "") and "mlops@aisingapore.org" in (push.hint or "")
+
+
+def test_stranger_has_no_access_and_public_project_is_pull_only(
+    token_registry: Any, home: Path, ca_file: Path
+) -> None:
+    docker_login(home, token_registry.address, "carol", CAROL_PW)
+    results = run_harbor(
+        context(token_registry.address, home, ca_file, projects=["team", "library", "nosuch"])
+    )
+    assert_status(results, "harbor.user.push.team", Status.FAIL, "HARBOR_NO_PROJECT_ACCESS")
+    assert "log in once to the Harbor web UI" in (results["harbor.user.push.team"].hint or "")
+    assert_status(results, "harbor.user.push.library", Status.FAIL, "HARBOR_NO_PUSH")
+    assert_status(results, "harbor.user.push.nosuch", Status.FAIL, "HARBOR_NO_PROJECT_ACCESS")
+    assert "no project by that name" in results["harbor.user.push.nosuch"].summary
+
+
+def test_wrong_password_is_refused(token_registry: Any, home: Path, ca_file: Path) -> None:
+    docker_login(home, token_registry.address, "alice", "not-the-password")
+    results = run_harbor(context(token_registry.address, home, ca_file, projects=["team"]))
+    auth = results["harbor.user.auth"]
+    assert_status(results, "harbor.user.auth", Status.FAIL, "HARBOR_AUTH_FAILED")
+    assert f"docker login {token_registry.address} -u alice" in (auth.hint or "")
+    assert "CLI secret" in (auth.hint or "")
+    assert results["harbor.user.push"].blocked_by == "harbor.user.auth"
+
+
+def test_issuer_hands_anonymous_token_for_wrong_credentials_with_scope(
+    token_registry: Any, ca_file: Path
+) -> None:
+    """The server behaves as Harbor does, which is why the check logs in without a scope."""
+    with httpx.Client(verify=ssl.create_default_context(cafile=str(ca_file))) as client:
+        response = client.get(
+            f"https://{token_registry.address}/service/token",
+            params={"service": "harbor-registry", "scope": "repository:team/x:pull,push"},
+            auth=("alice", "wrong"),
+        )
+    assert response.status_code == 200
+    token_claims = harbor.claims(response.json()["token"])
+    assert token_claims["sub"] == ""
+    assert harbor.granted(token_claims, "team/x") == frozenset()
+
+
+def test_anonymous_token_is_not_a_login(token_registry: Any, home: Path, ca_file: Path) -> None:
+    """A token service that answers even an unscoped bad login with 200: `sub` must name the user."""
+    policy = token_registry.policy
+    real = policy.authenticate
+    policy.authenticate = lambda header: (real(header)[0], False)  # wrong credentials look anonymous
+    try:
+        docker_login(home, token_registry.address, "alice", "not-the-password")
+        results = run_harbor(context(token_registry.address, home, ca_file, projects=["team"]))
+    finally:
+        policy.authenticate = real
+    assert_status(results, "harbor.user.auth", Status.FAIL, "HARBOR_AUTH_FAILED")
+
+
+def test_username_with_domain(token_registry: Any, home: Path, ca_file: Path) -> None:
+    docker_login(home, token_registry.address, "alice@aisingapore.org", ALICE_PW)
+    results = run_harbor(context(token_registry.address, home, ca_file, projects=["team"]))
+    assert_status(results, "harbor.user.username", Status.WARN, "HARBOR_USERNAME_HAS_DOMAIN")
+    assert f"docker login {token_registry.address} -u alice`" in (results["harbor.user.username"].hint or "")
+    assert_status(results, "harbor.user.auth", Status.FAIL, "HARBOR_AUTH_FAILED")
+
+
+# -- credential sources ---------------------------------------------------------------------
+
+
+def test_not_logged_in_is_reported_off_the_vpn(home: Path) -> None:
+    # The registry is a closed port: the local layer still reports, the rest is blocked.
+    results = run_harbor(context(f"127.0.0.1:{closed_port()}", home, None))
+    assert_status(results, "harbor.user.credentials", Status.FAIL, "HARBOR_NOT_LOGGED_IN")
+    assert "no Docker config" in results["harbor.user.credentials"].summary
+    assert "docker login" in (results["harbor.user.credentials"].hint or "")
+    assert results["harbor.user.auth"].status is Status.SKIP
+
+
+def test_login_for_another_registry_only(home: Path) -> None:
+    docker_login(home, "registry.example.org", "alice", ALICE_PW)
+    address = f"127.0.0.1:{closed_port()}"
+    results = run_harbor(context(address, home, None))
+    assert_status(results, "harbor.user.credentials", Status.FAIL, "HARBOR_NOT_LOGGED_IN")
+    assert f"no login for {address}" in results["harbor.user.credentials"].summary
+
+
+@pytest.mark.parametrize(
+    "content",
+    ['{"auths": {', '{"auths": {"127.0.0.1:1": {"auth": "bm9jb2xvbg=="}}}', "[1, 2]"],
+    ids=["not-json", "auth-without-colon", "not-an-object"],
+)
+def test_docker_config_invalid(home: Path, content: str) -> None:
+    path = home / ".docker" / "config.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(content)
+    results = run_harbor(context("127.0.0.1:1", home, None))
+    assert_status(results, "harbor.user.credentials", Status.FAIL, "HARBOR_DOCKER_CONFIG_INVALID")
+    assert str(path) in results["harbor.user.credentials"].summary
+    assert "bm9jb2xvbg" not in results["harbor.user.credentials"].summary
+
+
+def test_docker_config_env_is_honoured(
+    token_registry: Any, home: Path, ca_file: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "docker-elsewhere"
+    docker_login(elsewhere.parent / "x", token_registry.address, "alice", ALICE_PW)
+    (elsewhere.parent / "x" / ".docker").rename(elsewhere)
+    ctx = context(token_registry.address, home, ca_file, env=env_with(home, DOCKER_CONFIG=str(elsewhere)))
+    results = run_harbor(ctx)
+    assert_status(results, "harbor.user.credentials", Status.PASS)
+    assert results["harbor.user.credentials"].details["docker_config"] == str(elsewhere / "config.json")
+    assert_status(results, "harbor.user.push", Status.SKIP, "NOT_CONFIGURED")
+
+
+def _helper_env(home: Path, tmp_path: Path) -> dict[str, str]:
+    bin_dir = tmp_path / "bin"
+    return env_with(home, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+def _good_helper(tmp_path: Path, name: str, registry_address: str) -> None:
+    helper_script(
+        tmp_path / "bin",
+        name,
+        f'read server\nif [ "$1" = get ] && [ "$server" = "{registry_address}" ]; then\n'
+        f'  echo \'{{"ServerURL":"{registry_address}","Username":"alice","Secret":"{ALICE_PW}"}}\'\n'
+        "  exit 0\nfi\necho 'credentials not found in native keychain'\nexit 1\n",
+    )
+
+
+@pytest.mark.parametrize("section", ["credHelpers", "credsStore"])
+def test_credential_helper(
+    token_registry: Any, home: Path, ca_file: Path, tmp_path: Path, section: str
+) -> None:
+    _good_helper(tmp_path, "aisgtest", token_registry.address)
+    where = (
+        {"credHelpers": {token_registry.address: "aisgtest"}}
+        if section == "credHelpers"
+        else {"credsStore": "aisgtest"}
+    )
+    config = home / ".docker" / "config.json"
+    config.parent.mkdir(parents=True)
+    config.write_text(json.dumps({"auths": {token_registry.address: {}}, **where}))
+    ctx = context(token_registry.address, home, ca_file, env=_helper_env(home, tmp_path), projects=["team"])
+    results = run_harbor(ctx)
+    assert_status(results, "harbor.user.credentials", Status.PASS)
+    assert results["harbor.user.credentials"].details["source"] == f"{section} docker-credential-aisgtest"
+    assert_status(results, "harbor.user.push.team", Status.PASS)
+    assert config.read_text() == json.dumps(
+        {"auths": {token_registry.address: {}}, **where}
+    )  # never modified
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("echo 'error: gpg: decryption failed: No secret key'\nexit 1\n", "decryption failed"),
+        ("sleep 5\n", "did not finish"),
+        (None, "not installed"),
+    ],
+    ids=["erroring", "hanging", "missing"],
+)
+def test_credential_helper_failed(home: Path, tmp_path: Path, body: str | None, expected: str) -> None:
+    address = f"127.0.0.1:{closed_port()}"
+    if body is not None:
+        helper_script(tmp_path / "bin", "broken", body)
+    config = home / ".docker" / "config.json"
+    config.parent.mkdir(parents=True)
+    config.write_text(json.dumps({"credsStore": "broken"}))
+    ctx = make_context(
+        {"timeout": 0.5, "harbor": {"registry": address}}, env=_helper_env(home, tmp_path), home=home
+    )
+    started = time.monotonic()
+    results = run_harbor(ctx)
+    assert time.monotonic() - started < 3
+    credentials = results["harbor.user.credentials"]
+    assert_status(results, "harbor.user.credentials", Status.FAIL, "HARBOR_CREDHELPER_FAILED")
+    assert expected in credentials.summary
+    assert "docker-credential-broken" in credentials.summary
+
+
+def test_identity_token_is_not_a_harbor_login(home: Path, tmp_path: Path) -> None:
+    address = f"127.0.0.1:{closed_port()}"
+    helper_script(
+        tmp_path / "bin",
+        "oauth",
+        f'read server\necho \'{{"ServerURL":"{address}","Username":"<token>","Secret":"{ALICE_PW}"}}\'\n',
+    )
+    config = home / ".docker" / "config.json"
+    config.parent.mkdir(parents=True)
+    config.write_text(json.dumps({"credHelpers": {address: "oauth"}}))
+    results = run_harbor(
+        make_context({"harbor": {"registry": address}}, env=_helper_env(home, tmp_path), home=home)
+    )
+    assert_status(results, "harbor.user.credentials", Status.FAIL, "HARBOR_NOT_LOGGED_IN")
+    assert "identity token" in results["harbor.user.credentials"].summary
+    assert ALICE_PW not in json.dumps([r.to_dict() for r in results.values()])
+
+
+def test_helper_without_entry_falls_back_to_auths(home: Path, tmp_path: Path) -> None:
+    address = f"127.0.0.1:{closed_port()}"
+    _good_helper(tmp_path, "aisgtest", "somewhere-else:5000")
+    config = home / ".docker" / "config.json"
+    config.parent.mkdir(parents=True)
+    config.write_text(json.dumps({"credsStore": "aisgtest", "auths": {address: {}}}))
+    results = run_harbor(
+        make_context({"harbor": {"registry": address}}, env=_helper_env(home, tmp_path), home=home)
+    )
+    assert_status(results, "harbor.user.credentials", Status.FAIL, "HARBOR_NOT_LOGGED_IN")
+    assert "docker-credential-aisgtest" in results["harbor.user.credentials"].summary
+
+
+# -- TLS and odd registries -------------------------------------------------------------------
+
+
+def test_untrusted_certificate_names_dockers_ca_path(token_registry: Any, home: Path) -> None:
+    docker_login(home, token_registry.address, "alice", ALICE_PW)
+    ctx = context(token_registry.address, home, None, projects=["team"])
+    for skip in ((), ("vpn.harbor",)):  # found by the VPN probe, or by the check itself
+        results = run_harbor(ctx, skip=skip)
+        assert_status(results, "harbor.user.tls", Status.FAIL, "TLS_UNTRUSTED_CERT")
+        assert f"/etc/docker/certs.d/{token_registry.address}/ca.crt" in (
+            results["harbor.user.tls"].hint or ""
+        )
+        assert results["harbor.user.auth"].blocked_by == "harbor.user.tls"
+
+
+def test_registry_server_error(ca: Any, home: Path, ca_file: Path) -> None:
+    def broken(handler: Any) -> None:
+        handler.send_response(503)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    server = HTTPServer(ssl_server_context(ca, "127.0.0.1"), {"/v2/": broken})
+    try:
+        address = f"127.0.0.1:{server.port}"
+        docker_login(home, address, "alice", ALICE_PW)
+        results = run_harbor(context(address, home, ca_file))
+    finally:
+        server.close()
+    assert_status(results, "harbor.user.tls", Status.PASS)
+    assert_status(results, "harbor.user.auth", Status.FAIL, "HARBOR_REGISTRY_ERROR")
+    assert "HTTP 503" in results["harbor.user.auth"].summary
+
+
+def test_basic_auth_registry(basic_registry: Any, home: Path, ca_file: Path) -> None:
+    docker_login(home, basic_registry.address, "alice", ALICE_PW)
+    results = run_harbor(context(basic_registry.address, home, ca_file, projects=["team"]))
+    assert_status(results, "harbor.user.auth", Status.PASS)
+    assert results["harbor.user.auth"].details["auth"] == "basic"
+    assert_status(results, "harbor.user.push.team", Status.PASS)
+    assert "no roles" in results["harbor.user.push.team"].summary
+
+    docker_login(home, basic_registry.address, "alice", "wrong-password")
+    results = run_harbor(context(basic_registry.address, home, ca_file, projects=["team"]))
+    assert_status(results, "harbor.user.auth", Status.FAIL, "HARBOR_AUTH_FAILED")
+
+
+# -- robot accounts ---------------------------------------------------------------------------
+
+
+def robot_file(tmp_path: Path, **data: Any) -> Path:
+    path = tmp_path / "robot.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_robot_can_push(token_registry: Any, home: Path, ca_file: Path, tmp_path: Path) -> None:
+    expires = int(time.time()) + 86400 * 30
+    path = robot_file(
+        tmp_path, id=3, name=ROBOT, secret=ROBOT_SECRET, expires_at=expires, creation_time="2024"
+    )
+    results = run_harbor(context(token_registry.address, home, ca_file, robot_file=str(path)))
+    assert_status(results, "harbor.robot.file", Status.PASS)
+    assert results["harbor.robot.file"].details["format"] == "harbor-2.2+"
+    assert_status(results, "harbor.robot.auth", Status.PASS)
+    # The project comes from the robot's name (robot$<project>+<name>) when none is configured.
+    assert_status(results, "harbor.robot.push.team", Status.PASS)
+    # The user's own chain is independent: no docker login here.
+    assert_status(results, "harbor.user.credentials", Status.FAIL, "HARBOR_NOT_LOGGED_IN")
+
+
+def test_legacy_robot_file_and_read_only_robot(
+    token_registry: Any, home: Path, ca_file: Path, tmp_path: Path
+) -> None:
+    path = robot_file(tmp_path, name=READONLY_ROBOT, token=READONLY_SECRET)
+    results = run_harbor(
+        context(token_registry.address, home, ca_file, robot_file=str(path), projects=["team"])
+    )
+    assert results["harbor.robot.file"].details["format"] == "legacy"
+    assert "never expires" in results["harbor.robot.file"].summary
+    assert_status(results, "harbor.robot.push.team", Status.FAIL, "HARBOR_NO_PUSH")
+
+
+def test_robot_expired(home: Path, tmp_path: Path) -> None:
+    path = robot_file(tmp_path, name=ROBOT, secret=ROBOT_SECRET, expires_at=int(time.time()) - 60)
+    results = run_harbor(make_context({"harbor": {"robot_file": str(path)}}, env=env_with(home), home=home))
+    assert_status(results, "harbor.robot.file", Status.FAIL, "HARBOR_ROBOT_EXPIRED")
+    assert "expired on" in results["harbor.robot.file"].summary
+
+
+def test_robot_blocked_by_unreachable_registry(home: Path, tmp_path: Path) -> None:
+    path = robot_file(tmp_path, name=ROBOT, secret=ROBOT_SECRET, expires_at=-1)
+    address = f"127.0.0.1:{closed_port()}"
+    ctx = make_context(
+        {"harbor": {"registry": address, "robot_file": str(path)}}, env=env_with(home), home=home
+    )
+    results = run_harbor(ctx)
+    assert_status(results, "vpn.harbor", Status.FAIL, "VPN_CONNECT_REFUSED")
+    assert_status(results, "harbor.robot.file", Status.PASS)
+    assert results["harbor.robot.auth"].blocked_by == "vpn.harbor"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        None,
+        "not json",
+        json.dumps({"name": ROBOT}),
+        json.dumps({"name": ROBOT, "secret": "x" * 8, "expires_at": "soon"}),
+    ],
+    ids=["missing", "not-json", "no-secret", "bad-expiry"],
+)
+def test_robot_file_invalid(home: Path, tmp_path: Path, content: str | None) -> None:
+    path = tmp_path / "robot.json"
+    if content is not None:
+        path.write_text(content)
+    results = run_harbor(make_context({"harbor": {"robot_file": str(path)}}, env=env_with(home), home=home))
+    assert_status(results, "harbor.robot.file", Status.FAIL, "HARBOR_ROBOT_FILE_INVALID")
+    assert str(path) in results["harbor.robot.file"].summary
+
+
+@pytest.mark.parametrize("name", [ROBOT, "robotteam+ci"], ids=["wrong-secret", "dollar-eaten"])
+def test_robot_refused(token_registry: Any, home: Path, ca_file: Path, tmp_path: Path, name: str) -> None:
+    secret = "WrongSecret123" if name == ROBOT else ROBOT_SECRET
+    path = robot_file(tmp_path, name=name, secret=secret, expires_at=-1)
+    results = run_harbor(
+        context(token_registry.address, home, ca_file, robot_file=str(path), projects=["team"])
+    )
+    assert_status(results, "harbor.robot.auth", Status.FAIL, "HARBOR_ROBOT_AUTH_FAILED")
+    assert ("lacks the `robot$` prefix" in results["harbor.robot.auth"].summary) is (name != ROBOT)
+
+
+# -- docker daemon ----------------------------------------------------------------------------
+
+
+def test_daemon_answers(home: Path) -> None:
+    from docker.constants import DEFAULT_DOCKER_API_VERSION
+
+    def ping(handler: Any) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/plain")
+        handler.send_header("Content-Length", "2")
+        handler.end_headers()
+        handler.wfile.write(b"OK")
+
+    daemon = HTTPServer(routes={f"/v{DEFAULT_DOCKER_API_VERSION}/_ping": ping})
+    try:
+        env = env_with(home, DOCKER_HOST=f"tcp://127.0.0.1:{daemon.port}")
+        report = run_checks(
+            make_context(env=env, home=home), registry.select(["harbor"], only=["harbor.daemon"])
+        )
+    finally:
+        daemon.close()
+    (result,) = report.results  # the daemon check alone: it needs no VPN probe
+    assert result.status is Status.PASS, result.summary
+    assert f"127.0.0.1:{daemon.port}" in result.summary
+
+
+def test_each_harbor_check_can_be_selected_alone() -> None:
+    """Sibling ids (harbor.user, harbor.robot, harbor.daemon): skipping one keeps the others."""
+    ids = {c.id for c in registry.select(["harbor"], skip=["harbor.daemon"])}
+    assert ids == {"harbor.user", "harbor.robot", "vpn.harbor"}
+    assert {c.id for c in registry.select(["harbor"], only=["harbor.robot"])} == {
+        "harbor.robot",
+        "vpn.harbor",
+    }
+
+
+# -- pure helpers ---------------------------------------------------------------------------
+
+
+def test_parse_challenge_and_granted() -> None:
+    challenge = harbor.parse_challenge(
+        'Bearer realm="https://r/service/token",service="harbor-registry",error="x"'
+    )
+    assert challenge == harbor.Challenge("bearer", "https://r/service/token", "harbor-registry")
+    assert harbor.parse_challenge('Basic realm="basic-realm"').scheme == "basic"
+    access = {
+        "access": [
+            {"type": "repository", "name": "p/r", "actions": ["push", "pull"]},
+            {"type": "repository", "name": "other/r", "actions": ["*"]},
+        ]
+    }
+    assert harbor.granted(access, "p/r") == {"pull", "push"}
+    assert harbor.granted(access, "other/r") >= {"pull", "push"}
+    assert harbor.granted({}, "p/r") == frozenset()
+    assert harbor.claims("not-a-jwt") == {}
+
+
+# -- the real CLI: end to end and secret canaries ---------------------------------------------
+
+
+def _cli_env(home: Path, token_registry: Any, ca_file: Path, **harbor_settings: Any) -> dict[str, str]:
+    settings = merge(
+        LOOPBACK_PROFILE,
+        {"ca_bundle": str(ca_file), "harbor": {"registry": token_registry.address, **harbor_settings}},
+    )
+    config = write_config(home / "aisg.yaml", settings)
+    return env_with(home, AISG_CHECK_CONFIG=str(config))
+
+
+def test_cli_end_to_end_json(token_registry: Any, home: Path, ca_file: Path, tmp_path: Path) -> None:
+    docker_login(home, token_registry.address, "alice", ALICE_PW)
+    path = robot_file(tmp_path, name=ROBOT, secret=ROBOT_SECRET, expires_at=-1)
+    env = _cli_env(home, token_registry, ca_file)
+    result = run_cli(["harbor", "--project", "team", "--robot-file", str(path), "--format", "json"], env=env)
+    assert result.returncode == 0, result.stderr
+    by_id = {r["id"]: r for r in result.json()["results"]}
+    assert by_id["harbor.user.push.team"]["status"] == "pass"
+    assert by_id["harbor.robot.push.team"]["status"] == "pass"
+    assert by_id["harbor.daemon"]["code"] == "DOCKER_DAEMON_UNAVAILABLE"
+    assert {r["component"] for r in by_id.values()} == {"vpn", "harbor"}
+
+
+def test_secrets_never_printed(token_registry: Any, home: Path, ca_file: Path, tmp_path: Path) -> None:
+    # Every secret in play: a stored password (refused, with its domain) and a refused robot secret.
+    docker_login(home, token_registry.address, "alice@aisingapore.org", ALICE_PW)
+    path = robot_file(tmp_path, name="robotteam+ci", secret=ROBOT_SECRET, expires_at=-1)
+    env = _cli_env(home, token_registry, ca_file)
+    outputs = []
+    for extra in (
+        ["--format", "table"],
+        ["--format", "table", "--verbose"],
+        ["--format", "json"],
+        ["--format", "junit"],
+        ["--format", "markdown", "--verbose"],
+    ):
+        result = run_cli(["harbor", "--project", "team", "--robot-file", str(path), *extra], env=env)
+        assert result.returncode == 1  # the refused logins fail the run
+        outputs.append(result.stdout + result.stderr)
+    text = "\n".join(outputs)
+    assert "HARBOR_ROBOT_AUTH_FAILED" in text and "HARBOR_AUTH_FAILED" in text
+    encoded = base64.b64encode(f"alice@aisingapore.org:{ALICE_PW}".encode()).decode()
+    for secret in (*CANARIES, encoded):
+        assert secret not in text
+    assert "eyJ" not in text  # no token either
+
+
+def test_help_does_not_import_docker(home: Path) -> None:
+    import subprocess
+
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "aisg_check", "--help"],
+        capture_output=True,
+        text=True,
+        env=env_with(home),
+        timeout=60,
+    )
+    assert proc.returncode == 0
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    assert "aisg_check.cli" in imported or "aisg_check" in imported
+    assert not {name for name in imported if name == "docker" or name.startswith("docker.")}
