@@ -1,0 +1,551 @@
+"""The `ecs` check against moto's real S3/IAM server on 127.0.0.1 (IAM enforcement on), plus a
+canned S3 look-alike for what moto cannot produce (clock skew, TLS with a test CA)."""
+
+from __future__ import annotations
+
+import os
+import ssl
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aisg_check.checks import ecs
+from aisg_check.model import CheckResult, Status
+from aisg_check.runner import run_checks
+from tests.helpers import make_context, run_cli
+from tests.servers.s3 import (
+    LIST_BUCKETS_XML,
+    AccessKey,
+    FakeS3,
+    MotoServer,
+    bucket_policy,
+    s3_error_xml,
+)
+
+pytestmark = pytest.mark.server
+
+READ_ONLY = ("s3:GetObject", "s3:ListBucket")
+CANARY = "CanarySecretKey/DoNotPrint+0123456789abcdef"
+
+
+# -- fixtures and helpers ---------------------------------------------------------------------------
+
+
+class Platform:
+    """moto with two buckets and three users, IAM enforcement on."""
+
+    def __init__(self, server: MotoServer) -> None:
+        self.server = server
+        self.url = server.url
+        server.reset()
+        server.create_bucket("project-1", {"data/a.csv": b"a,b\n1,2\n"})
+        server.create_bucket("hidden", {"model.pt": b"weights"})
+        self.admin = server.create_admin()
+        self.alice = server.create_user("alice", bucket_policy(["project-1"], ["s3:*"]))
+        # ECS's hidden bucket: no ListAllMyBuckets, but the bucket's objects are readable.
+        self.reader = server.create_user("reader", bucket_policy(["hidden"], READ_ONLY))
+        server.enforce_auth()
+
+    def user(
+        self, name: str, actions: tuple[str, ...], buckets: tuple[str, ...] = ("project-1",)
+    ) -> AccessKey:
+        """A user created later, while enforcement is on: through the IAM API with admin keys."""
+        import json
+
+        iam = self.server.client("iam", self.admin)
+        iam.create_user(UserName=name)
+        iam.put_user_policy(
+            UserName=name, PolicyName="p", PolicyDocument=json.dumps(bucket_policy(buckets, actions))
+        )
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        return AccessKey(name, key["AccessKeyId"], key["SecretAccessKey"])
+
+
+@pytest.fixture()
+def platform(moto_server: MotoServer) -> Iterator[Platform]:
+    try:
+        yield Platform(moto_server)
+    finally:
+        # The server is shared with the MLflow tests: hand it back empty and with IAM enforcement off.
+        moto_server.reset()
+
+
+def write_aws(home: Path, credentials: str = "", config: str | None = None) -> None:
+    aws = home / ".aws"
+    aws.mkdir(exist_ok=True)
+    (aws / "credentials").write_text(credentials)
+    if config is not None:
+        (aws / "config").write_text(config)
+
+
+def profile_text(name: str, key: AccessKey | tuple[str, str]) -> str:
+    key_id, secret = (key.key_id, key.secret) if isinstance(key, AccessKey) else key
+    return f"[{name}]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n\n"
+
+
+def run_ecs(
+    endpoint: str, env: Mapping[str, str] | None = None, **ecs_settings: Any
+) -> dict[str, CheckResult]:
+    settings: dict[str, Any] = {"ecs": {"endpoint_url": endpoint, **ecs_settings}}
+    verbose = bool(settings["ecs"].pop("verbose", False))
+    ctx = make_context(settings, env=env, verbose=verbose)
+    report = run_checks(ctx, ecs.CHECKS)
+    return {r.id: r for r in report.results}
+
+
+def statuses(results: Mapping[str, CheckResult]) -> dict[str, str]:
+    return {k: r.status.value for k, r in results.items()}
+
+
+def endpoint_config(url: str, profile: str = "default") -> str:
+    section = "default" if profile == "default" else f"profile {profile}"
+    return f"[{section}]\nendpoint_url = {url}\n"
+
+
+# -- passes -----------------------------------------------------------------------------------------
+
+
+def test_pass_with_several_profiles(platform: Platform, home: Path) -> None:
+    write_aws(
+        home,
+        profile_text("profile-1", platform.admin) + profile_text("profile-2", platform.alice),
+        endpoint_config(platform.url, "profile-1") + endpoint_config(platform.url, "profile-2"),
+    )
+    first = run_ecs(platform.url, profile="profile-1", buckets=["project-1"], verbose=True)
+    assert statuses(first) == {
+        "ecs.profile": "pass",
+        "ecs.endpoint": "pass",
+        "ecs.list": "pass",
+        "ecs.bucket.project-1": "pass",
+        "ecs.write": "skip",
+    }
+    assert first["ecs.list"].details["count"] == 2
+    assert first["ecs.list"].details["buckets"] == ["hidden", "project-1"]
+    assert first["ecs.profile"].details["keys_from"] == "~/.aws/credentials [profile-1]"
+    assert first["ecs.write"].code == "NOT_CONFIGURED"
+
+    second = run_ecs(platform.url, profile="profile-2", buckets=["project-1"])
+    assert second["ecs.profile"].status is Status.PASS
+    assert second["ecs.profile"].details["profile"] == "profile-2"
+    assert second["ecs.bucket.project-1"].status is Status.PASS
+    # alice may not list all buckets; the named bucket still passes.
+    assert second["ecs.list"].code == "ECS_ACCESS_DENIED"
+    assert "buckets" not in first["ecs.profile"].details
+
+
+def test_list_names_only_with_verbose(platform: Platform, home: Path) -> None:
+    write_aws(home, profile_text("default", platform.admin), endpoint_config(platform.url))
+    results = run_ecs(platform.url)
+    assert results["ecs.list"].status is Status.PASS
+    assert results["ecs.list"].details["count"] == 2
+    assert "buckets" not in results["ecs.list"].details
+    assert results["ecs.bucket"].code == "NOT_CONFIGURED"
+
+
+def test_keys_from_environment_without_files(platform: Platform, home: Path) -> None:
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": platform.admin.key_id,
+        "AWS_SECRET_ACCESS_KEY": platform.admin.secret,
+        "AWS_ENDPOINT_URL_S3": platform.url,
+    }
+    results = run_ecs(platform.url, env=env)
+    assert statuses(results)["ecs.list"] == "pass"
+    assert results["ecs.profile"].details["keys_from"] == "environment (AWS_ACCESS_KEY_ID)"
+    assert results["ecs.endpoint"].status is Status.PASS
+    assert results["ecs.endpoint"].details["aws_endpoint_from"] == "AWS_ENDPOINT_URL_S3"
+
+
+def test_aws_files_from_environment_variables(platform: Platform, home: Path, tmp_path: Path) -> None:
+    creds, config = tmp_path / "creds.ini", tmp_path / "config.ini"
+    creds.write_text(profile_text("elsewhere", platform.admin))
+    config.write_text(endpoint_config(platform.url, "elsewhere"))
+    env = {
+        **os.environ,
+        "AWS_SHARED_CREDENTIALS_FILE": str(creds),
+        "AWS_CONFIG_FILE": str(config),
+        "AWS_PROFILE": "elsewhere",
+    }
+    results = run_ecs(platform.url, env=env, profile="elsewhere")
+    assert statuses(results)["ecs.list"] == "pass"
+    assert results["ecs.profile"].details["chosen_by"] == "AWS_PROFILE"
+    assert results["ecs.endpoint"].status is Status.PASS
+
+
+# -- profile layer ----------------------------------------------------------------------------------
+
+
+def test_profile_not_found_lists_existing_names(platform: Platform, home: Path) -> None:
+    write_aws(home, profile_text("profile-1", platform.admin) + profile_text("profile-2", platform.alice))
+    results = run_ecs(platform.url, profile="typo")
+    profile = results["ecs.profile"]
+    assert profile.status is Status.FAIL
+    assert profile.code == "ECS_PROFILE_NOT_FOUND"
+    assert "profile-1, profile-2" in profile.summary
+    assert platform.admin.secret not in repr(profile)
+    assert results["ecs.list"].status is Status.SKIP
+    assert results["ecs.list"].blocked_by == "ecs.profile"
+
+
+def test_no_credentials(platform: Platform, home: Path) -> None:
+    results = run_ecs(platform.url)
+    assert results["ecs.profile"].code == "ECS_NO_CREDENTIALS"
+    assert results["ecs.profile"].status is Status.FAIL
+    assert "dataops@aisingapore.org" in (ecs.ECS_NO_CREDENTIALS.contact or "")
+    assert {r.status for k, r in results.items() if k != "ecs.profile"} == {Status.SKIP}
+
+
+def test_no_default_profile_suggests_existing_one(platform: Platform, home: Path) -> None:
+    write_aws(home, profile_text("profile-1", platform.admin))
+    results = run_ecs(platform.url)
+    assert results["ecs.profile"].code == "ECS_NO_CREDENTIALS"
+    assert "--profile profile-1" in (results["ecs.profile"].hint or "")
+
+
+def test_profile_without_keys(platform: Platform, home: Path) -> None:
+    write_aws(home, "", "[profile p]\nregion = us-east-1\nrole_arn = arn:aws:iam::1:role/x\n")
+    results = run_ecs(platform.url, profile="p")
+    assert results["ecs.profile"].code == "ECS_NO_CREDENTIALS"
+    assert "role_arn" in results["ecs.profile"].summary
+
+
+def test_malformed_credentials_file_names_file_and_line(platform: Platform, home: Path) -> None:
+    write_aws(home, f"[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key {CANARY}\n")
+    results = run_ecs(platform.url)
+    profile = results["ecs.profile"]
+    assert profile.code == "ECS_CREDENTIALS_FILE_INVALID"
+    assert "~/.aws/credentials line 3" in profile.summary
+    assert profile.details["line"] == 3
+    assert CANARY not in repr(results)
+
+
+def test_missing_section_header(platform: Platform, home: Path) -> None:
+    write_aws(home, "aws_access_key_id = x\n[default]\n")
+    results = run_ecs(platform.url)
+    assert results["ecs.profile"].code == "ECS_CREDENTIALS_FILE_INVALID"
+    assert results["ecs.profile"].details["line"] == 1
+
+
+def test_key_without_secret(platform: Platform, home: Path) -> None:
+    write_aws(home, "[default]\nregion = x\n\n[p]\naws_access_key_id = AKIAONLY\n")
+    results = run_ecs(platform.url, profile="p")
+    assert results["ecs.profile"].code == "ECS_CREDENTIALS_FILE_INVALID"
+    assert "no aws_secret_access_key" in results["ecs.profile"].summary
+    assert results["ecs.profile"].details["line"] == 4
+
+
+def test_env_keys_override_profile_from_aws_profile(platform: Platform, home: Path) -> None:
+    write_aws(home, profile_text("p", platform.admin), endpoint_config(platform.url, "p"))
+    env = {
+        **os.environ,
+        "AWS_PROFILE": "p",
+        "AWS_ACCESS_KEY_ID": "AKIASTALEKEY0000",
+        "AWS_SECRET_ACCESS_KEY": CANARY,
+    }
+    results = run_ecs(platform.url, env=env, profile="p")
+    assert results["ecs.profile"].status is Status.WARN
+    assert results["ecs.profile"].code == "ECS_ENV_KEYS_OVERRIDE_PROFILE"
+    # As botocore does, the environment's (stale) keys are the ones used.
+    assert results["ecs.list"].code == "ECS_INVALID_ACCESS_KEY"
+    assert CANARY not in repr(results)
+
+
+def test_explicit_profile_beats_env_keys_but_warns(platform: Platform, home: Path) -> None:
+    write_aws(home, profile_text("p", platform.admin), endpoint_config(platform.url, "p"))
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "AKIASTALEKEY0000", "AWS_SECRET_ACCESS_KEY": CANARY}
+    results = run_ecs(platform.url, env=env, profile="p")
+    assert results["ecs.profile"].code == "ECS_ENV_KEYS_OVERRIDE_PROFILE"
+    assert "aws --profile" in results["ecs.profile"].summary
+    assert results["ecs.list"].status is Status.PASS
+
+
+def test_same_env_and_profile_keys_do_not_warn(platform: Platform, home: Path) -> None:
+    write_aws(home, profile_text("p", platform.admin), endpoint_config(platform.url, "p"))
+    env = {
+        **os.environ,
+        "AWS_PROFILE": "p",
+        "AWS_ACCESS_KEY_ID": platform.admin.key_id,
+        "AWS_SECRET_ACCESS_KEY": platform.admin.secret,
+    }
+    results = run_ecs(platform.url, env=env, profile="p")
+    assert results["ecs.profile"].status is Status.PASS
+
+
+# -- endpoint layer ---------------------------------------------------------------------------------
+
+
+def test_endpoint_not_set_warns_with_exact_line(platform: Platform, home: Path) -> None:
+    write_aws(home, profile_text("profile-1", platform.admin))
+    results = run_ecs(platform.url, profile="profile-1")
+    endpoint = results["ecs.endpoint"]
+    assert endpoint.status is Status.WARN
+    assert endpoint.code == "ECS_ENDPOINT_NOT_SET"
+    assert f"`endpoint_url = {platform.url}` under [profile profile-1] in ~/.aws/config" in (
+        endpoint.hint or ""
+    )
+    assert f"--endpoint-url {platform.url}" in (endpoint.hint or "")
+    assert results["ecs.list"].status is Status.PASS  # a warning does not block
+
+
+def test_endpoint_from_services_section(platform: Platform, home: Path) -> None:
+    config = f"[default]\nservices = ecs\n\n[services ecs]\ns3 =\n  endpoint_url = {platform.url}/\n"
+    write_aws(home, profile_text("default", platform.admin), config)
+    results = run_ecs(platform.url)
+    assert results["ecs.endpoint"].status is Status.PASS
+
+
+def test_endpoint_mismatch(platform: Platform, home: Path) -> None:
+    write_aws(home, profile_text("default", platform.admin), endpoint_config("https://s3.example.invalid"))
+    results = run_ecs(platform.url)
+    assert results["ecs.endpoint"].code == "ECS_ENDPOINT_MISMATCH"
+    assert "https://s3.example.invalid" in results["ecs.endpoint"].summary
+
+
+def test_ignore_configured_endpoint_urls(platform: Platform, home: Path) -> None:
+    write_aws(home, profile_text("default", platform.admin), endpoint_config(platform.url))
+    env = {**os.environ, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}
+    results = run_ecs(platform.url, env=env)
+    assert results["ecs.endpoint"].code == "ECS_ENDPOINT_NOT_SET"
+
+
+def test_invalid_endpoint_url(home: Path) -> None:
+    write_aws(home, profile_text("default", ("AKIAEXAMPLE", "secret-secret")))
+    results = run_ecs("necs.nus.edu.sg")  # no scheme: never contacted, never resolved
+    assert results["ecs.endpoint"].code == "ECS_ENDPOINT_INVALID"
+    assert results["ecs.list"].blocked_by == "ecs.endpoint"
+
+
+def test_no_endpoint_configured_skips(home: Path) -> None:
+    results = run_ecs("")
+    assert {r.code for r in results.values()} == {"NOT_CONFIGURED"}
+    assert {r.status for r in results.values()} == {Status.SKIP}
+
+
+# -- list layer -------------------------------------------------------------------------------------
+
+
+def test_invalid_access_key(platform: Platform, home: Path) -> None:
+    write_aws(home, profile_text("default", ("AKIANOTKNOWN00000000", CANARY)), endpoint_config(platform.url))
+    results = run_ecs(platform.url)
+    assert results["ecs.list"].code == "ECS_INVALID_ACCESS_KEY"
+    assert results["ecs.list"].status is Status.FAIL
+    assert results["ecs.write"].blocked_by == "ecs.list"
+
+
+def test_wrong_secret(platform: Platform, home: Path) -> None:
+    write_aws(home, profile_text("default", (platform.admin.key_id, CANARY)), endpoint_config(platform.url))
+    results = run_ecs(platform.url)
+    assert results["ecs.list"].code == "ECS_SIGNATURE_MISMATCH"
+    assert CANARY not in repr(results)
+
+
+def test_clock_skew_shows_offset(home: Path) -> None:
+    body = s3_error_xml(
+        "RequestTimeTooSkewed",
+        "The difference between the request time and the current time is too large.",
+        RequestTime="20240101T003000Z",
+        ServerTime="2024-01-01T00:00:00Z",
+        MaxAllowedSkewMilliseconds="900000",
+    )
+    with FakeS3(403, body) as fake:
+        write_aws(home, profile_text("default", ("AKIAEXAMPLE", "secret-secret")), endpoint_config(fake.url))
+        results = run_ecs(fake.url)
+    skew = results["ecs.list"]
+    assert skew.code == "ECS_CLOCK_SKEW"
+    assert skew.details["clock_offset_s"] == 1800
+    assert "+1800 s (30 min ahead of)" in skew.summary
+
+
+def test_hidden_bucket_listing_denied_is_a_warning(platform: Platform, home: Path) -> None:
+    write_aws(home, profile_text("default", platform.reader), endpoint_config(platform.url))
+    results = run_ecs(platform.url, buckets=["hidden"])
+    assert results["ecs.list"].status is Status.WARN
+    assert results["ecs.list"].code == "ECS_ACCESS_DENIED"
+    assert results["ecs.bucket.hidden"].status is Status.PASS
+    bare = run_ecs(platform.url)
+    assert "--bucket NAME" in (bare["ecs.list"].hint or "")
+
+
+def test_unexpected_s3_error(home: Path) -> None:
+    with FakeS3(503, s3_error_xml("SlowDown", "Please reduce your request rate.")) as fake:
+        write_aws(home, profile_text("default", ("AKIAEXAMPLE", "secret-secret")), endpoint_config(fake.url))
+        results = run_ecs(fake.url)
+    assert results["ecs.list"].code == "ECS_S3_ERROR"
+    assert "SlowDown" in results["ecs.list"].summary
+    assert fake.requests == ecs.MAX_ATTEMPTS  # the retry count is ours, not botocore's default
+
+
+# -- named buckets ----------------------------------------------------------------------------------
+
+
+def test_bucket_not_found(platform: Platform, home: Path) -> None:
+    write_aws(home, profile_text("default", platform.admin), endpoint_config(platform.url))
+    results = run_ecs(platform.url, buckets=["project-1", "nope"], write_test=True)
+    assert results["ecs.bucket.project-1"].status is Status.PASS
+    assert results["ecs.bucket.nope"].code == "ECS_BUCKET_NOT_FOUND"
+    assert results["ecs.write"].blocked_by == "ecs.bucket.nope"
+
+
+def test_bucket_denied(platform: Platform, home: Path) -> None:
+    write_aws(home, profile_text("default", platform.reader), endpoint_config(platform.url))
+    results = run_ecs(platform.url, buckets=["project-1"])
+    assert results["ecs.bucket.project-1"].code == "ECS_BUCKET_DENIED"
+    assert "DataOps" in (results["ecs.bucket.project-1"].hint or "")
+
+
+# -- write round trip -------------------------------------------------------------------------------
+
+
+def test_write_round_trip_leaves_nothing(platform: Platform, home: Path) -> None:
+    write_aws(home, profile_text("default", platform.alice), endpoint_config(platform.url))
+    results = run_ecs(platform.url, buckets=["project-1"], write_test=True)
+    assert results["ecs.write"].status is Status.PASS
+    assert results["ecs.write"].details["key"].startswith(ecs.WRITE_TEST_PREFIX)
+    assert platform.server.keys("project-1", platform.admin) == ["data/a.csv"]
+
+
+def test_write_denied(platform: Platform, home: Path) -> None:
+    write_aws(home, profile_text("default", platform.reader), endpoint_config(platform.url))
+    results = run_ecs(platform.url, buckets=["hidden"], write_test=True)
+    assert results["ecs.write"].code == "ECS_WRITE_DENIED"
+    assert platform.server.keys("hidden", platform.admin) == ["model.pt"]
+
+
+def test_write_read_back_fails_but_cleans_up(platform: Platform, home: Path) -> None:
+    writer = platform.user("writer", ("s3:ListBucket", "s3:PutObject", "s3:DeleteObject"))
+    write_aws(home, profile_text("default", writer), endpoint_config(platform.url))
+    results = run_ecs(platform.url, buckets=["project-1"], write_test=True)
+    assert results["ecs.write"].code == "ECS_WRITE_READBACK_FAILED"
+    assert results["ecs.write"].details["cleaned_up"] is True
+    assert platform.server.keys("project-1", platform.admin) == ["data/a.csv"]
+
+
+def test_write_cleanup_failure_is_reported(platform: Platform, home: Path) -> None:
+    keeper = platform.user("keeper", ("s3:ListBucket", "s3:PutObject", "s3:GetObject"))
+    write_aws(home, profile_text("default", keeper), endpoint_config(platform.url))
+    results = run_ecs(platform.url, buckets=["project-1"], write_test=True)
+    write = results["ecs.write"]
+    assert write.code == "ECS_WRITE_CLEANUP_FAILED"
+    assert f"s3 rm s3://project-1/{write.details['key']}" in (write.hint or "")
+    assert write.details["key"] in platform.server.keys("project-1", platform.admin)
+
+
+def test_write_without_named_bucket_uses_first_listed(platform: Platform, home: Path) -> None:
+    write_aws(home, profile_text("default", platform.admin), endpoint_config(platform.url))
+    results = run_ecs(platform.url, write_test=True)
+    assert results["ecs.write"].status is Status.PASS
+    assert results["ecs.write"].details["bucket"] == "hidden"
+
+
+# -- transport --------------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def tls_fake(ca: Any) -> Iterator[FakeS3]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    with FakeS3(200, LIST_BUCKETS_XML, ssl_context=context) as fake:
+        yield fake
+
+
+def test_untrusted_tls_certificate(tls_fake: FakeS3, home: Path) -> None:
+    write_aws(home, profile_text("default", ("AKIAEXAMPLE", "secret-secret")), endpoint_config(tls_fake.url))
+    results = run_ecs(tls_fake.url)
+    assert results["ecs.list"].code == "TLS_UNTRUSTED_CERT"
+
+
+def test_tls_with_ca_bundle(tls_fake: FakeS3, ca_file: Path, home: Path) -> None:
+    write_aws(home, profile_text("default", ("AKIAEXAMPLE", "secret-secret")), endpoint_config(tls_fake.url))
+    ctx = make_context({"ecs": {"endpoint_url": tls_fake.url}, "ca_bundle": str(ca_file)})
+    results = {r.id: r for r in run_checks(ctx, ecs.CHECKS).results}
+    assert results["ecs.list"].status is Status.PASS
+    assert results["ecs.list"].details["count"] == 1
+    assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("aisg-check-ca-*"))  # temp bundle removed
+
+
+def test_connection_refused(home: Path) -> None:
+    from tests.servers.process import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    write_aws(home, profile_text("default", ("AKIAEXAMPLE", "secret-secret")), endpoint_config(url))
+    results = run_ecs(url)
+    assert results["ecs.list"].code == "VPN_CONNECT_REFUSED"
+
+
+# -- the real CLI -----------------------------------------------------------------------------------
+
+
+def cli_env(home: Path, url: str, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "HOME": str(home),
+        "AISG_CHECK_ECS_ENDPOINT_URL": url,
+        "AISG_CHECK_TIMEOUT": "3",
+        **extra,
+    }
+
+
+def test_cli_end_to_end_json(platform: Platform, home: Path) -> None:
+    write_aws(home, profile_text("p", platform.reader), endpoint_config(platform.url, "p"))
+    result = run_cli(
+        ["ecs", "--profile", "p", "--bucket", "hidden", "--format", "json"], env=cli_env(home, platform.url)
+    )
+    assert result.returncode == 0, result.stderr
+    report = result.json()
+    by_id = {r["id"]: r for r in report["results"]}
+    # moto answers the probe's unsigned HEAD / with a 500: reachable, with a warning.
+    assert by_id["vpn.ecs"]["status"] in ("pass", "warn")
+    assert by_id["ecs.profile"]["status"] == "pass"
+    assert by_id["ecs.list"]["code"] == "ECS_ACCESS_DENIED"
+    assert by_id["ecs.bucket.hidden"]["status"] == "pass"
+    assert by_id["ecs.list"]["docs_url"].endswith("#ecs_access_denied")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--format", "table"],
+        ["--format", "table", "--verbose"],
+        ["--format", "json", "--verbose"],
+        ["--format", "junit", "--verbose"],
+        ["--format", "markdown", "--verbose"],
+    ],
+)
+def test_secret_canary_in_every_format(platform: Platform, home: Path, args: list[str]) -> None:
+    # The file's secret is wrong (SignatureDoesNotMatch), the environment's secret belongs to a
+    # stale key; both are the canary, and both must stay out of every output.
+    write_aws(home, profile_text("p", (platform.admin.key_id, CANARY)), endpoint_config(platform.url, "p"))
+    env = cli_env(
+        home,
+        platform.url,
+        AWS_PROFILE="p",
+        AWS_ACCESS_KEY_ID=platform.admin.key_id,
+        AWS_SECRET_ACCESS_KEY=CANARY + "-env",
+    )
+    result = run_cli(["ecs", "--bucket", "project-1", "--write-test", *args], env=env)
+    assert result.returncode == 1
+    assert "ECS_SIGNATURE_MISMATCH" in result.stdout
+    for text in (result.stdout, result.stderr):
+        assert CANARY not in text
+        assert "CanarySecretKey" not in text
+
+
+def test_secret_canary_on_malformed_line(home: Path, tmp_path: Path) -> None:
+    write_aws(home, f"[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key {CANARY}\n")
+    env = cli_env(home, "http://127.0.0.1:9")
+    for fmt in ("table", "json", "junit", "markdown"):
+        result = run_cli(["ecs", "--verbose", "--format", fmt], env=env)
+        assert "ECS_CREDENTIALS_FILE_INVALID" in result.stdout
+        assert "CanarySecretKey" not in result.stdout + result.stderr
+
+
+def test_help_and_vpn_do_not_import_botocore() -> None:
+    code = (
+        "import sys, aisg_check.cli, aisg_check.registry, aisg_check.checks.ecs; "
+        "assert not [m for m in sys.modules if m.startswith(('boto3', 'botocore'))], 'imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
