@@ -12,7 +12,6 @@ import inspect
 import os
 import re
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from enum import Enum
 from pathlib import Path
@@ -73,11 +72,13 @@ def root(
 # shared plumbing
 
 
-def _load(env: dict[str, str], config: Path | None, overrides: Sequence[tuple[str, Any, str]]) -> Any:
+def _load(env: dict[str, str], config: str | None, overrides: Sequence[tuple[str, Any, str]]) -> Any:
     from aisg_check import config as config_module
 
     try:
-        loaded = config_module.load(env=env, config_file=config, overrides=overrides)
+        loaded = config_module.load(
+            env=env, config_file=Path(config) if config else None, overrides=overrides
+        )
     except config_module.ConfigError as exc:
         raise _fail_usage(f"config: {exc}") from None
     ca = loaded.settings.ca_bundle
@@ -91,7 +92,7 @@ def _load(env: dict[str, str], config: Path | None, overrides: Sequence[tuple[st
 
 
 def _overrides(
-    timeout: float | None, ca_bundle: Path | None, sets: Sequence[str], extra: Sequence[tuple[str, Any, str]]
+    timeout: float | None, ca_bundle: str | None, sets: Sequence[str], extra: Sequence[tuple[str, Any, str]]
 ) -> list[tuple[str, Any, str]]:
     from aisg_check.config import ConfigError, parse_set_option
 
@@ -148,7 +149,7 @@ def _run(
     components: Sequence[str] | None,
     *,
     fmt: Format | None,
-    output: Path | None,
+    output: str | None,
     verbose: bool,
     quiet: bool,
     timeout: float | None,
@@ -156,9 +157,9 @@ def _run(
     no_color: bool,
     only: Sequence[str],
     skip: Sequence[str],
-    config: Path | None,
+    config: str | None,
     sets: Sequence[str],
-    ca_bundle: Path | None,
+    ca_bundle: str | None,
     extra: Sequence[tuple[str, Any, str]] = (),
 ) -> None:
     from aisg_check import registry
@@ -179,8 +180,9 @@ def _run(
     ctx = Context(settings=loaded.settings, env=env, home=Path.home(), scrubber=scrubber, verbose=verbose)
 
     file_format = fmt
-    if output is not None and fmt is None:
-        file_format = _EXTENSIONS.get(output.suffix.lower(), Format.table)
+    output_path = Path(output) if output else None
+    if output_path is not None and fmt is None:
+        file_format = _EXTENSIONS.get(output_path.suffix.lower(), Format.table)
     stdout_format = fmt or Format.table
 
     color = _use_color(no_color, env, sys.stdout)
@@ -210,7 +212,7 @@ def _run(
     text = scrubber.scrub(renderer(stdout_format.value)(report, options))
     sys.stdout.write(text)
     sys.stdout.flush()
-    if output is not None:
+    if output_path is not None:
         assert file_format is not None
         file_options = RenderOptions(
             verbose=verbose, quiet=False, color=False, width=120, unicode=True, system=_system_line()
@@ -221,7 +223,7 @@ def _run(
             else scrubber.scrub(renderer(file_format.value)(report, file_options))
         )
         try:
-            _write_atomic(output, file_text)
+            _write_atomic(output_path, file_text)
         except OSError as exc:
             typer.echo(f"aisg-check: error: cannot write {output}: {exc.strerror or exc}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
@@ -247,11 +249,11 @@ def _common_parameters() -> list[inspect.Parameter]:
         opt(
             "output",
             Annotated[
-                Path | None,
+                str | None,
                 typer.Option(
                     "--output",
                     "-o",
-                    dir_okay=False,
+                    metavar="FILE",
                     help="Also write the report to FILE (format from --format, else from the extension: "
                     ".json, .xml = JUnit, .md).",
                 ),
@@ -306,7 +308,7 @@ def _common_parameters() -> list[inspect.Parameter]:
         opt(
             "config",
             Annotated[
-                Path | None,
+                str | None,
                 typer.Option(
                     "--config",
                     "-c",
@@ -331,7 +333,7 @@ def _common_parameters() -> list[inspect.Parameter]:
         opt(
             "ca_bundle",
             Annotated[
-                Path | None,
+                str | None,
                 typer.Option(
                     "--ca-bundle", metavar="FILE", help="PEM file trusted in addition to the system store."
                 ),
@@ -444,12 +446,10 @@ class ConfigFormat(str, Enum):
 @app.command("config")
 def show_config(
     fmt: Annotated[ConfigFormat, typer.Option("--format", "-f", help="Output format.")] = ConfigFormat.table,
-    config: Annotated[
-        Path | None, typer.Option("--config", "-c", metavar="FILE", help="Config file.")
-    ] = None,
+    config: Annotated[str | None, typer.Option("--config", "-c", metavar="FILE", help="Config file.")] = None,
     sets: Annotated[list[str], typer.Option("--set", metavar="KEY=VALUE", help="Override a key.")] = [],  # noqa: B006
     timeout: Annotated[float | None, typer.Option("--timeout", metavar="SECONDS")] = None,
-    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", metavar="FILE")] = None,
+    ca_bundle: Annotated[str | None, typer.Option("--ca-bundle", metavar="FILE")] = None,
 ) -> None:
     """Print the effective settings and where each value came from (secrets redacted)."""
     import json
@@ -518,10 +518,9 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("aisg-check: interrupted\n")
         code = EXIT_INTERRUPTED
-    stragglers = [t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive()]
-    if stragglers:
-        # A check that overran its deadline is still blocked in a library call; do not wait for it.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    sys.exit(code)
+    # Leave without the interpreter's teardown: a check that overran its deadline may still be
+    # blocked in a library call (joining it would hang), and the final garbage collection of
+    # the client libraries' objects costs ~0.2 s for nothing. Checks clean up after themselves.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
