@@ -1,0 +1,130 @@
+"""`aisg-check mlflow` against a real basic-auth MLflow server on 127.0.0.1, side by side with
+the onboarding guide's plain client script (log params, metrics, an artifact) against the same
+server and experiment (goal: ratio <= 1.0).
+
+Run: `python benchmarks/bench_mlflow.py` (needs mlflow[auth]; starts its own server, 10-40 s).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.servers.mlflow_server import QUIET_ENV, MlflowServer
+
+from benchmarks.common import AISG, PYTHON, Row, bench_env, print_rows, wall
+
+USER, PASSWORD = "bench", "bench-Password-1234"
+EXPERIMENT = "bench-preflight"
+
+# What the guide's `mlflow_test.py` does: the experiment by name, one run, a few params and
+# metrics, one artifact.
+GUIDE_SCRIPT = """\
+import random, sys, tempfile, os
+import mlflow
+
+mlflow.set_tracking_uri(sys.argv[1])
+mlflow.set_experiment(sys.argv[2])
+with mlflow.start_run():
+    mlflow.log_param("param_1", random.randint(0, 100))
+    mlflow.log_metric("metric_1", random.random())
+    mlflow.log_metric("metric_2", random.random() + 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "artifact.txt")
+        with open(path, "w") as f:
+            f.write("hello")
+        mlflow.log_artifact(path)
+print("Model run:", mlflow.active_run())
+"""
+
+LOOPBACK_CONFIG = """\
+timeout: 5
+gitlab: {host: 127.0.0.1, ssh_port: 9, url: "http://127.0.0.1:9"}
+rancher: {url: "http://127.0.0.1:9"}
+runai: {url: "http://127.0.0.1:9", cluster_url: "https://127.0.0.1:9"}
+harbor: {registry: "127.0.0.1:9"}
+ecs: {endpoint_url: "http://127.0.0.1:9"}
+"""
+
+
+def rows() -> list[Row]:
+    with tempfile.TemporaryDirectory(prefix="bench-mlflow-") as tmp:
+        root = Path(tmp)
+        (root / "server").mkdir()
+        server = MlflowServer(root / "server")
+        try:
+            server.create_user(USER, PASSWORD)
+            server.grant(USER, server.experiment(EXPERIMENT), "MANAGE")
+            home = root / "home"
+            home.mkdir()
+            script = root / "mlflow_test.py"
+            script.write_text(GUIDE_SCRIPT)
+            config = root / "config.yaml"
+            # The loopback profile: nothing but the MLflow server is configured or contacted.
+            config.write_text(LOOPBACK_CONFIG)
+            env = bench_env(
+                home,
+                MLFLOW_TRACKING_USERNAME=USER,
+                MLFLOW_TRACKING_PASSWORD=PASSWORD,
+                AISG_CHECK_CONFIG=str(config),
+                **QUIET_ENV,
+            )
+            guide = wall([PYTHON, str(script), server.url, EXPERIMENT], env=env, check=True, cwd=root)
+            ours = wall(
+                [
+                    *AISG,
+                    "mlflow",
+                    "--tracking-uri",
+                    server.url,
+                    "--experiment",
+                    EXPERIMENT,
+                    "--format",
+                    "json",
+                ],
+                env=env,
+                check=True,
+                cwd=root,
+            )
+            ours_kept = wall(
+                [
+                    *AISG,
+                    "mlflow",
+                    "--tracking-uri",
+                    server.url,
+                    "--experiment",
+                    EXPERIMENT,
+                    "--keep-run",
+                    "--format",
+                    "json",
+                ],
+                env=env,
+                check=True,
+                cwd=root,
+            )
+        finally:
+            server.stop()
+    return [
+        Row(
+            "aisg-check mlflow (run deleted)",
+            ours,
+            "guide's mlflow_test.py",
+            guide,
+            "ratio <= 1.0",
+            ours <= guide,
+        ),
+        Row(
+            "aisg-check mlflow --keep-run",
+            ours_kept,
+            "guide's mlflow_test.py",
+            guide,
+            "ratio <= 1.0",
+            ours_kept <= guide,
+        ),
+    ]
+
+
+if __name__ == "__main__":
+    print_rows("mlflow: aisg-check vs the guide's client script, same server", rows())

@@ -1,0 +1,243 @@
+"""A real `mlflow server --app-name basic-auth` on 127.0.0.1 for the MLflow tests and benchmark.
+
+sqlite backend, proxied artifacts into a local directory (`mlflow-artifacts:`); experiments
+created with an explicit `s3://` location send their artifacts directly to the moto server.
+Users and permissions are made through the auth app's REST API. The permission endpoints
+moved in MLflow 3.13 (`/api/3.0/mlflow/users/permissions/grant`); the test extra pins the
+server version these calls are written against (mlflow[auth]==3.17.2).
+
+Also here: `FaultProxy`, a tiny HTTP front that forwards to the real server but answers
+chosen paths with an error, to provoke failures a healthy server never gives.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.server
+import json
+import os
+import shutil
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tests.servers.process import ServerProcess, free_port
+
+ADMIN_USER = "admin"
+ADMIN_PASSWORD = "admin-Secret-Canary-1234"  # 12+ characters, as the auth app requires
+SERVER_VERSION_PIN = "3.17.2"
+
+# Nothing the server or client does in the tests may leave the machine.
+QUIET_ENV = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true", "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+class MlflowError(Exception):
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"HTTP {status}: {body[:300]}")
+        self.status = status
+
+
+class MlflowServer:
+    def __init__(self, workdir: Path, *, s3_endpoint: str | None = None) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        ini = workdir / "basic_auth.ini"
+        # default_permission READ: any user can see every experiment but not write to it;
+        # writers are granted EDIT explicitly, as the MLOps team does.
+        ini.write_text(
+            "[mlflow]\n"
+            "default_permission = READ\n"
+            f"database_uri = sqlite:///{workdir / 'auth.db'}\n"
+            f"admin_username = {ADMIN_USER}\n"
+            "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+            # Password hashes are deliberately slow to check (about a second per request here);
+            # caching a verified password keeps the suite and the benchmark fast.
+            "auth_cache_ttl_seconds = 300\n"
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "AWS_"))}
+        env.update(QUIET_ENV)
+        env.update(
+            MLFLOW_AUTH_CONFIG_PATH=str(ini),
+            MLFLOW_AUTH_ADMIN_PASSWORD=ADMIN_PASSWORD,
+            MLFLOW_FLASK_SERVER_SECRET_KEY="aisg-check-test-secret-key",
+            # The server itself never needs S3 (proxied artifacts go to a local directory),
+            # but point it at moto anyway so nothing it does could reach Amazon.
+            AWS_ACCESS_KEY_ID="server-key",
+            AWS_SECRET_ACCESS_KEY="server-secret",
+            AWS_DEFAULT_REGION="us-east-1",
+        )
+        if s3_endpoint:
+            env["MLFLOW_S3_ENDPOINT_URL"] = s3_endpoint
+        exe = shutil.which("mlflow") or str(Path(sys.executable).parent / "mlflow")
+        self.process = ServerProcess(
+            [
+                exe,
+                "server",
+                "--app-name",
+                "basic-auth",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                "1",
+                "--backend-store-uri",
+                f"sqlite:///{workdir / 'mlflow.db'}",
+                "--artifacts-destination",
+                str(workdir / "artifacts"),
+                "--serve-artifacts",
+            ],
+            ready=self._ready,
+            env=env,
+            cwd=workdir,
+            log=workdir / "mlflow.log",
+            timeout=90,
+        )
+
+    def _ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/health", timeout=0.5) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    # -- REST as admin (or another user) -------------------------------------------------------
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        params: Mapping[str, str] | None = None,
+        user: str = ADMIN_USER,
+        password: str = ADMIN_PASSWORD,
+    ) -> Any:
+        url = f"{self.url}{path}"
+        if params:
+            from urllib.parse import urlencode
+
+            url += "?" + urlencode(params)
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(url, data=data, method=method)
+        request.add_header("Authorization", _basic(user, password))
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                text = response.read().decode()
+        except urllib.error.HTTPError as exc:
+            raise MlflowError(exc.code, exc.read().decode(errors="replace")) from None
+        return json.loads(text) if text else {}
+
+    def create_user(self, username: str, password: str) -> None:
+        try:
+            self.call("POST", "/api/2.0/mlflow/users/create", {"username": username, "password": password})
+        except MlflowError as exc:
+            if "RESOURCE_ALREADY_EXISTS" not in str(exc):
+                raise
+
+    def grant(self, username: str, experiment_id: str, permission: str) -> None:
+        """Experiment permission for a user (3.13+: the unified grant endpoint)."""
+        self.call(
+            "POST",
+            "/api/3.0/mlflow/users/permissions/grant",
+            {
+                "username": username,
+                "resource_type": "experiment",
+                "resource_id": experiment_id,
+                "permission": permission,
+            },
+        )
+
+    def experiment(self, name: str, *, artifact_location: str | None = None) -> str:
+        """The id of the experiment `name`, created (as admin) when missing."""
+        try:
+            found = self.call(
+                "GET", "/api/2.0/mlflow/experiments/get-by-name", params={"experiment_name": name}
+            )
+            return str(found["experiment"]["experiment_id"])
+        except MlflowError as exc:
+            if exc.status != 404:
+                raise
+        body: dict[str, Any] = {"name": name}
+        if artifact_location:
+            body["artifact_location"] = artifact_location
+        return str(self.call("POST", "/api/2.0/mlflow/experiments/create", body)["experiment_id"])
+
+    def runs(self, experiment_id: str, *, deleted: bool = False) -> list[dict[str, Any]]:
+        body = {
+            "experiment_ids": [experiment_id],
+            "run_view_type": "DELETED_ONLY" if deleted else "ACTIVE_ONLY",
+        }
+        return list(self.call("POST", "/api/2.0/mlflow/runs/search", body).get("runs", []))
+
+
+class FaultProxy:
+    """Forwards every request to `upstream`, except that paths in `faults` get the canned
+    (status, body) answer instead; the real server behind it keeps its state."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.faults: dict[str, tuple[int, str]] = {}
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                path = self.path.split("?", 1)[0]
+                if path in proxy.faults:
+                    status, text = proxy.faults[path]
+                    self._answer(status, text.encode(), "application/json")
+                    return
+                request = urllib.request.Request(proxy.upstream + self.path, data=body, method=self.command)
+                for name, value in self.headers.items():
+                    if name.lower() not in ("host", "content-length", "connection"):
+                        request.add_header(name, value)
+                try:
+                    with urllib.request.urlopen(request, timeout=10) as response:
+                        status, data, ctype = (
+                            response.status,
+                            response.read(),
+                            response.headers.get("Content-Type"),
+                        )
+                except urllib.error.HTTPError as exc:
+                    status, data, ctype = exc.code, exc.read(), exc.headers.get("Content-Type")
+                self._answer(status, data, ctype or "application/octet-stream")
+
+            def _answer(self, status: int, data: bytes, ctype: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _handle
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
