@@ -4,12 +4,12 @@ every code has an anchor and every anchor a code. `python -m aisg_check.catalogu
 from __future__ import annotations
 
 from aisg_check.model import Diagnosis
-from aisg_check.registry import CHECKS, all_diagnoses
+from aisg_check.registry import all_checks, all_diagnoses
 
 
 def _components(diagnosis: Diagnosis) -> list[str]:
     names: dict[str, None] = {}
-    for check in CHECKS:
+    for check in all_checks():
         if any(d.code == diagnosis.code for d in check.diagnoses):
             names.setdefault(check.component, None)
     return list(names) or ["all"]

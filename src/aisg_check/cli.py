@@ -413,7 +413,9 @@ def list_checks(
     """List every check id with its title, its steps and what it depends on."""
     import json
 
-    from aisg_check.registry import CHECKS
+    from aisg_check.registry import all_checks
+
+    CHECKS = all_checks()
 
     if fmt is ListFormat.json:
         data = [

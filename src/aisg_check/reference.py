@@ -16,8 +16,8 @@ def render() -> str:
     for component in COMPONENTS:
         for flag in component.flags:
             flags.setdefault(flag.key, []).append(f"`aisg-check {component.name} {flag.name}`")
-    for key, flag in GLOBAL_FLAGS.items():
-        flags.setdefault(key, []).append(f"`{flag}`")
+    for key, name in GLOBAL_FLAGS.items():
+        flags.setdefault(key, []).append(f"`{name}`")
     lines = [
         "# Configuration reference",
         "",
@@ -53,9 +53,9 @@ def render() -> str:
         value = defaults[spec.path].value if spec.path in defaults else None
         default = config.display_value(value)
         env = ", ".join(f"`{name}`" for name in (spec.env_name, *spec.env))
-        flag = ", ".join(flags.get(spec.path, [])) or "`--set`"
+        shown = ", ".join(flags.get(spec.path, [])) or "`--set`"
         secret = " (secret: never printed)" if spec.secret else ""
-        lines.append(f"| `{spec.path}` | `{default}` | {env} | {flag} | {spec.help}{secret} |")
+        lines.append(f"| `{spec.path}` | `{default}` | {env} | {shown} | {spec.help}{secret} |")
     lines += [
         "",
         "Other tools' own settings are honoured as those tools do: `KUBECONFIG`, `AWS_PROFILE`,",
