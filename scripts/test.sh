@@ -58,7 +58,7 @@ echo "== mypy"
 "$VENV/bin/mypy"
 echo "== mkdocs build --strict"
 site=$(mktemp -d)
-"$VENV/bin/mkdocs" build --strict --quiet --site-dir "$site"
+NO_MKDOCS_2_WARNING=1 "$VENV/bin/mkdocs" build --strict --quiet --site-dir "$site"
 rm -rf "$site"
 echo "== pytest"
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider --junitxml=junit-pytest.xml "$@"

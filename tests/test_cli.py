@@ -314,3 +314,31 @@ def test_live_progress_only_on_a_terminal(env: dict[str, str]) -> None:
         timeout=30,
     )
     assert "checking" not in quiet.stderr
+
+
+def test_a_legacy_code_page_gets_a_report_not_a_traceback(env: dict[str, str]) -> None:
+    for fmt in ("table", "markdown"):
+        result = run_cli(
+            ["vpn", "--only", "vpn.gitlab", "--format", fmt], env={**env, "PYTHONIOENCODING": "cp1252"}
+        )
+        assert result.returncode == 1, result.stderr
+        assert "VPN_CONNECT_REFUSED" in result.stdout
+        _no_traceback(result)
+
+
+def test_a_ca_bundle_that_is_not_pem_is_a_usage_error(env: dict[str, str], tmp_path: Path) -> None:
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("this is not a certificate\n")
+    result = run_cli(["vpn", "--ca-bundle", str(not_pem)], env=env)
+    assert result.returncode == 2 and "holds no PEM certificate" in result.stderr
+    _no_traceback(result)
+    # The same file in REQUESTS_CA_BUNDLE (another tool's setting) is skipped, not fatal.
+    result = run_cli(
+        ["vpn", "--only", "vpn.gitlab", "--format", "json"], env={**env, "REQUESTS_CA_BUNDLE": str(not_pem)}
+    )
+    assert result.returncode == 1 and result.json()["results"][0]["code"] == "VPN_CONNECT_REFUSED"
+
+
+def test_result_ids_are_unique_in_a_full_report(env: dict[str, str]) -> None:
+    ids = [r["id"] for r in run_cli(["all", "--format", "json"], env=env).json()["results"]]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)

@@ -129,6 +129,15 @@ def test_list_and_bool_values_from_text(home: Path) -> None:
         ("timeout: 0\n", r"'timeout' must be a number of seconds greater than 0"),
         ("timeout: -1\n", r"'timeout' must be a number of seconds greater than 0"),
         ("timeout: 1\ntimeout: 2\n", r"config\.yaml:2: 'timeout' is set twice"),
+        ("timeout: .inf\n", r"greater than 0 and at most 600"),
+        (
+            "rancher:\n  url: rancher.aisingapore.net\n",
+            r"config\.yaml:2: 'rancher\.url' must be an http:// or https:// URL",
+        ),
+        (
+            "mlflow:\n  tracking_uri: https://u:pw@:5000\n",
+            r"'mlflow\.tracking_uri' must be an http:// or https:// URL, got 'https://:5000'",
+        ),
         ("gitlab:\n  token: [1]\n", r"'gitlab\.token' must be a string or null, got <hidden>"),
     ],
 )

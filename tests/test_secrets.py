@@ -26,7 +26,7 @@ def test_scrubber_removes_known_values_and_their_encodings() -> None:
 def test_scrubber_removes_url_userinfo_jwts_and_auth_headers() -> None:
     scrubber = Scrubber()
     jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLWNhbmFyeQ"
-    out = scrubber.scrub(
+    out = scrubber.scrub_external(
         f"https://alice:topsecret@mlflow.example/x token {jwt} Authorization: Bearer abc.def password=xyz123"
     )
     assert "topsecret" not in out and "alice" not in out
@@ -45,3 +45,16 @@ def test_scrub_value_walks_nested_structures() -> None:
     scrubber = Scrubber(["canary-value"])
     value = {"x": ["canary-value", Secret("other")], "n": 3, "ok": True, "none": None}
     assert scrubber.scrub_value(value) == {"x": [MASK, MASK], "n": 3, "ok": True, "none": None}
+
+
+def test_our_own_hints_keep_variable_names() -> None:
+    scrubber = Scrubber(["glpat-canary-1234"])
+    hint = "No GitLab token: GITLAB_TOKEN is unset; add aws_secret_access_key = <key> to ~/.aws/credentials"
+    assert scrubber.scrub(hint) == hint
+    assert "GITLAB_TOKEN" not in scrubber.scrub_external("token: GITLAB_TOKEN")
+
+
+def test_userinfo_with_an_at_sign_in_the_password_is_removed_whole() -> None:
+    assert strip_userinfo("https://user:p@ss@host/x") == "https://host/x"
+    text = "see https://host/a and mail@example.org"
+    assert strip_userinfo(text) == text

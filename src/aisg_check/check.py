@@ -67,16 +67,11 @@ class Blocked(Exception):
         self.blocked_by = blocked_by
 
 
-class DeadlineExceeded(Exception):
-    pass
-
-
 @dataclass
 class _State:
     results: list[CheckResult] = field(default_factory=list)
     frozen: bool = False
     last_mark: float = 0.0
-    needs_settled_at: float | None = None
 
 
 class Recorder:
@@ -222,10 +217,6 @@ class Recorder:
         """After a deadline or Ctrl-C: whatever the abandoned thread records later is dropped."""
         with self._lock:
             self._state.frozen = True
-
-    def restart_clock(self) -> None:
-        with self._lock:
-            self._state.last_mark = self._clock()
 
     def docs_url(self, code: str) -> str:
         return f"{self._docs_base_url}#{code.lower()}"

@@ -83,11 +83,19 @@ def _load(env: dict[str, str], config: str | None, overrides: Sequence[tuple[str
         raise _fail_usage(f"config: {exc}") from None
     ca = loaded.settings.ca_bundle
     if ca:
+        import ssl
+
         home = Path.home()
         path = home / ca[2:] if ca.startswith("~/") else Path(ca)
+        source = loaded.values["ca_bundle"].source
         if not path.is_file():
-            source = loaded.values["ca_bundle"].source
             raise _fail_usage(f"config: ca_bundle ({source}): {ca} is not a file")
+        try:
+            ssl.create_default_context().load_verify_locations(cafile=str(path))
+        except (ssl.SSLError, OSError, UnicodeDecodeError):
+            raise _fail_usage(
+                f"config: ca_bundle ({source}): {ca} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+            ) from None
     return loaded
 
 
@@ -513,6 +521,12 @@ def _plain(value: Any) -> Any:
 def main() -> None:
     """Console entry point: maps Ctrl-C to 130 and does not wait for abandoned check threads."""
     code = EXIT_OK
+    for stream in (sys.stdout, sys.stderr):
+        # A console or a redirect in a legacy code page (cp1252 on Windows) gets "?" for the
+        # characters it cannot show, rather than a UnicodeEncodeError instead of a report.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
     try:
         app(standalone_mode=True)
     except SystemExit as exc:
@@ -520,6 +534,12 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("aisg-check: interrupted\n")
         code = EXIT_INTERRUPTED
+    except Exception as exc:  # a bug outside the checks (they have their own net): one line
+        sys.stderr.write(
+            f"aisg-check: internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in aisg-check; please report it with the command you ran.\n"
+        )
+        code = EXIT_FAILED
     # Leave without the interpreter's teardown: a check that overran its deadline may still be
     # blocked in a library call (joining it would hang), and the final garbage collection of
     # the client libraries' objects costs ~0.2 s for nothing. Checks clean up after themselves.

@@ -24,6 +24,7 @@ import yaml
 from aisg_check.secrets import Secret
 
 ENV_PREFIX = "AISG_CHECK_"
+MAX_TIMEOUT = 600.0  # a bound, so that "inf" or 1e12 is a clear error rather than an overflow
 CONFIG_ENV = "AISG_CHECK_CONFIG"
 PROFILE_NAME = "aisg"
 
@@ -32,8 +33,11 @@ class ConfigError(Exception):
     """A configuration problem the user must fix; printed as one line, exit code 2."""
 
 
-def setting(help: str, *, env: tuple[str, ...] = (), default: Any = None) -> Any:
-    return field(default=default, metadata={"help": help, "env": env})
+def setting(help: str, *, env: tuple[str, ...] = (), default: Any = None, url: bool = False) -> Any:
+    """A config key: `help` for the reference, `env` for other tools' variables that feed it,
+    `url` when the value must be an http(s) URL (checked at load, so a typo is exit 2, not a
+    confusing failure three layers down)."""
+    return field(default=default, metadata={"help": help, "env": env, "url": url})
 
 
 @dataclass(frozen=True)
@@ -41,8 +45,8 @@ class GitlabSettings:
     host: str = setting("GitLab host name for SSH", default="")
     ssh_port: int = setting("GitLab's SSH port (the guide: 2222)", default=22)
     ssh_user: str = setting("user in the SSH URL", default="git")
-    url: str = setting("GitLab web URL", default="")
-    repo: str | None = setting("an HTTPS repository URL for a real `git ls-remote`")
+    url: str = setting("GitLab web URL", default="", url=True)
+    repo: str | None = setting("an HTTPS repository URL for a real `git ls-remote`", url=True)
     token: Secret | None = setting("personal access token for the HTTPS checks", env=("GITLAB_TOKEN",))
     ssh_config: str | None = setting("ssh config file passed as `ssh -F` (default: the user's own)")
     known_hosts: str | None = setting("known_hosts file passed as UserKnownHostsFile (default: ssh's own)")
@@ -50,13 +54,13 @@ class GitlabSettings:
 
 @dataclass(frozen=True)
 class RancherSettings:
-    url: str = setting("Rancher dashboard URL", default="")
+    url: str = setting("Rancher dashboard URL", default="", url=True)
 
 
 @dataclass(frozen=True)
 class RunaiSettings:
-    url: str = setting("Run:ai dashboard URL", default="")
-    cluster_url: str = setting("cluster API server probed when no kubeconfig names one", default="")
+    url: str = setting("Run:ai dashboard URL", default="", url=True)
+    cluster_url: str = setting("cluster API server probed when no kubeconfig names one", default="", url=True)
     kubeconfig: str | None = setting("kubeconfig path (default: $KUBECONFIG, else ~/.kube/config)")
     context: str | None = setting("kubeconfig context (default: its current-context)")
     project: str | None = setting("Run:ai project; its namespace is runai-<project>")
@@ -72,7 +76,7 @@ class HarborSettings:
 
 @dataclass(frozen=True)
 class EcsSettings:
-    endpoint_url: str = setting("ECS S3 endpoint URL", default="")
+    endpoint_url: str = setting("ECS S3 endpoint URL", default="", url=True)
     profile: str | None = setting("AWS profile in ~/.aws/credentials", env=("AWS_PROFILE",))
     buckets: tuple[str, ...] = setting("buckets to check by name (some are hidden from listing)", default=())
     write_test: bool = setting("put, read back and delete one small object", default=False)
@@ -80,7 +84,9 @@ class EcsSettings:
 
 @dataclass(frozen=True)
 class MlflowSettings:
-    tracking_uri: str | None = setting("project's MLflow tracking server", env=("MLFLOW_TRACKING_URI",))
+    tracking_uri: str | None = setting(
+        "project's MLflow tracking server", env=("MLFLOW_TRACKING_URI",), url=True
+    )
     experiment: str | None = setting("experiment to log the test run to", env=("MLFLOW_EXPERIMENT_NAME",))
     create_experiment: bool = setting("create the experiment when it does not exist", default=False)
     keep_run: bool = setting("keep the test run instead of deleting it", default=False)
@@ -111,6 +117,7 @@ class KeySpec:
     type: Any
     help: str
     env: tuple[str, ...]
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def env_name(self) -> str:
@@ -119,6 +126,10 @@ class KeySpec:
     @property
     def secret(self) -> bool:
         return _base_type(self.type) is Secret
+
+    @property
+    def url(self) -> bool:
+        return bool(self.metadata.get("url"))
 
 
 def _base_type(tp: Any) -> Any:
@@ -141,7 +152,11 @@ def _walk(cls: type, prefix: str = "") -> list[KeySpec]:
         if dataclasses.is_dataclass(tp):
             specs.extend(_walk(tp, f"{prefix}{f.name}."))  # type: ignore[arg-type]
         else:
-            specs.append(KeySpec(prefix + f.name, tp, f.metadata.get("help", ""), f.metadata.get("env", ())))
+            specs.append(
+                KeySpec(
+                    prefix + f.name, tp, f.metadata.get("help", ""), f.metadata.get("env", ()), f.metadata
+                )
+            )
     return specs
 
 
@@ -188,12 +203,17 @@ def _coerce(spec: KeySpec, raw: Any, where: str, *, from_text: bool) -> Any:
             if isinstance(raw, bool) or (not from_text and not isinstance(raw, (int, float))):
                 raise ValueError
             value = float(raw)
-            if spec.path == "timeout" and not value > 0:
-                raise ConfigError(f"{where}: 'timeout' must be a number of seconds greater than 0, got {raw}")
+            if spec.path == "timeout" and not 0 < value <= MAX_TIMEOUT:
+                raise ConfigError(
+                    f"{where}: 'timeout' must be a number of seconds greater than 0 and at most "
+                    f"{MAX_TIMEOUT:g}, got {raw}"
+                )
             return value
         if tp is str:
             if (not from_text and not isinstance(raw, (str, int, float))) or isinstance(raw, bool):
                 raise ValueError
+            if spec.url:
+                _check_url(spec, str(raw), where)
             return str(raw)
         if tp is Secret:
             if not isinstance(raw, str):
@@ -209,6 +229,22 @@ def _coerce(spec: KeySpec, raw: Any, where: str, *, from_text: bool) -> Any:
         shown = "<hidden>" if spec.secret else repr(raw)
         raise ConfigError(f"{where}: '{spec.path}' must be {_type_name(spec.type)}, got {shown}") from None
     raise AssertionError(f"unhandled type {tp!r} for {spec.path}")
+
+
+def _check_url(spec: KeySpec, value: str, where: str) -> None:
+    from urllib.parse import urlsplit
+
+    try:
+        split = urlsplit(value)
+        split.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        split = None
+    if split is None or split.scheme not in ("http", "https") or not split.hostname:
+        from aisg_check.secrets import strip_userinfo
+
+        raise ConfigError(
+            f"{where}: '{spec.path}' must be an http:// or https:// URL, got {strip_userinfo(value)!r}"
+        )
 
 
 def _to_bool(raw: Any, from_text: bool) -> bool:

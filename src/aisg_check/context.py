@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aisg_check.config import Settings
+from aisg_check.proxies import no_proxy_matches, routing_transport
 from aisg_check.secrets import Scrubber
 
 if TYPE_CHECKING:
@@ -75,6 +76,8 @@ def run_command(
         return CommandResult(args, None, "", f"{args[0]}: not found", not_found=True)
     except PermissionError as exc:
         return CommandResult(args, None, "", f"{args[0]}: {exc.strerror}", not_found=True)
+    except OSError as exc:  # e.g. "Exec format error": a binary for another CPU or OS
+        return CommandResult(args, None, "", f"{args[0]}: cannot run: {exc.strerror or exc}")
     try:
         out, err = proc.communicate(input=input, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -92,51 +95,6 @@ def _kill_tree(proc: subprocess.Popen[str]) -> None:
         except (ProcessLookupError, PermissionError):
             pass
     proc.kill()
-
-
-def proxy_mounts(env: Mapping[str, str]) -> dict[str, str | None]:
-    """httpx mount patterns for HTTP(S)_PROXY / ALL_PROXY / NO_PROXY, with curl's semantics
-    (the same rules httpx applies to the process environment)."""
-    lower = {k.lower(): v.strip() for k, v in env.items() if k.lower().endswith("_proxy") and v.strip()}
-    mounts: dict[str, str | None] = {}
-    for scheme in ("http", "https", "all"):
-        url = lower.get(f"{scheme}_proxy")
-        if url:
-            mounts[f"{scheme}://"] = url if "://" in url else f"http://{url}"
-    if not mounts:
-        return {}
-    for host in (h.strip() for h in lower.get("no_proxy", "").split(",")):
-        if host == "*":
-            return {}
-        if not host:
-            continue
-        if "://" in host:
-            mounts[host] = None
-        elif host.replace(".", "").isdigit() or host.lower() == "localhost":
-            mounts[f"all://{host}"] = None
-        elif ":" in host:
-            mounts[f"all://[{host.strip('[]')}]"] = None
-        else:
-            # ".example.com" covers subdomains only; "example.com" the domain and its subdomains.
-            mounts[f"all://*{host}"] = None
-    return mounts
-
-
-def no_proxy_matches(host: str, no_proxy: str) -> bool:
-    """Whether NO_PROXY exempts `host`, with the same rules as `proxy_mounts`."""
-    host = host.lower().strip("[]")
-    for entry in (e.strip().lower() for e in no_proxy.split(",")):
-        if not entry:
-            continue
-        if entry == "*":
-            return True
-        entry = entry.split("://", 1)[-1].strip("[]")
-        if entry.startswith("."):
-            if host.endswith(entry):
-                return True
-        elif host == entry or host.endswith("." + entry):
-            return True
-    return False
 
 
 @dataclass(frozen=True)
@@ -201,7 +159,12 @@ class Context:
                 loaded = os.path.realpath(ssl.get_default_verify_paths().cafile or "")
                 for path in self.ca_files():
                     if os.path.realpath(path) != loaded:
-                        context.load_verify_locations(cafile=path)
+                        try:
+                            context.load_verify_locations(cafile=path)
+                        except ssl.SSLError:
+                            # Not PEM: ca_bundle is validated at start-up (exit 2); a stray
+                            # REQUESTS_CA_BUNDLE must not take every HTTPS check down.
+                            continue
             self._cache[key] = context
             return context
 
@@ -212,11 +175,8 @@ class Context:
         from aisg_check import __version__
 
         ssl_context = self.ssl_context(verify=verify)
-        if "proxy" not in kwargs and "mounts" not in kwargs:
-            kwargs["mounts"] = {
-                pattern: None if proxy is None else httpx.HTTPTransport(proxy=proxy, verify=ssl_context)
-                for pattern, proxy in proxy_mounts(self.env).items()
-            }
+        if "proxy" not in kwargs and "transport" not in kwargs:
+            kwargs["transport"] = routing_transport(self.env, verify=ssl_context)
         # trust_env=False: proxies come from our env (above), CAs from ssl_context; httpx would
         # otherwise read the process environment behind the context's back.
         return httpx.Client(
@@ -233,3 +193,6 @@ class Context:
         if value == "~" or value.startswith(("~/", "~\\")):
             return self.home / value[2:]
         return Path(value)
+
+
+__all__ = ["CommandResult", "Context", "no_proxy_matches", "run_command"]

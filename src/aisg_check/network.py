@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from aisg_check.context import Context, no_proxy_matches
+from aisg_check import proxies
+from aisg_check.context import Context
 from aisg_check.model import CONTACT_MLOPS, Diagnosis
 
 VPN_DNS_FAILED = Diagnosis(
@@ -156,7 +157,8 @@ class Target:
     name: str
     url: str
     verify: bool = True
-    ca_data: str | None = None  # extra PEM to trust (a kubeconfig's certificate-authority-data)
+    ca_data: str | None = None  # the only CA to trust (a kubeconfig's certificate-authority)
+    server_name: str | None = None  # name to verify instead of the host (kubeconfig tls-server-name)
 
     @property
     def parts(self) -> tuple[str, str, int, str]:
@@ -210,13 +212,7 @@ def resolve(host: str, port: int, timeout: float) -> list[tuple[Any, ...]]:
 
 def proxy_for(ctx: Context, scheme: str, host: str) -> str | None:
     """The proxy URL the environment routes this host through, as curl/requests/httpx would."""
-    env = {k.lower(): v for k, v in ctx.env.items() if k.lower().endswith("_proxy") and v}
-    proxy = env.get(f"{scheme}_proxy") or env.get("all_proxy")
-    if not proxy:
-        return None
-    if no_proxy_matches(host, env.get("no_proxy", "")):
-        return None
-    return proxy
+    return proxies.proxy_for(ctx.env, scheme, host)
 
 
 def _dns_outcome(host: str, exc: BaseException, what: str) -> Outcome:
@@ -283,6 +279,22 @@ def connect(host: str, port: int, budget: _Budget, details: dict[str, Any]) -> s
     return last
 
 
+def find_ssl_error(exc: BaseException | None) -> ssl.SSLError | None:
+    """The ssl error inside a library's exception: httpx, httpcore, urllib3 and botocore wrap
+    it a few levels deep (in __cause__, __context__ or args)."""
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, ssl.SSLError):
+            return item
+        stack.extend([item.__cause__, item.__context__, *item.args, getattr(item, "reason", None)])
+    return None
+
+
 def classify_tls_error(host: str, exc: ssl.SSLError) -> tuple[Diagnosis, str]:
     """Map an ssl error to a diagnosis and a one-line summary naming the host."""
     if isinstance(exc, ssl.SSLCertVerificationError):
@@ -302,11 +314,22 @@ def _tls(
 ) -> ssl.SSLSocket | Outcome:
     context = ctx.ssl_context(verify=target.verify)
     if target.ca_data and target.verify:
-        context = ssl.create_default_context(cadata=target.ca_data)
+        try:
+            context = ssl.create_default_context(cadata=target.ca_data)
+        except ssl.SSLError as exc:
+            sock.close()
+            return Outcome(
+                False,
+                f"The CA certificate configured for {host} is not valid PEM ({exc.reason or exc})",
+                TLS_HANDSHAKE_FAILED,
+                "Fix the certificate-authority(-data) entry the kubeconfig gives for this cluster, or ask "
+                "the MLOps team for a fresh kubeconfig.",
+                {**details, "layer": "tls"},
+            )
     sock.settimeout(budget.left())
     t0 = time.monotonic()
     try:
-        tls = context.wrap_socket(sock, server_hostname=host)
+        tls = context.wrap_socket(sock, server_hostname=target.server_name or host)
     except ssl.SSLError as exc:
         sock.close()
         diagnosis, summary = classify_tls_error(host, exc)
@@ -459,8 +482,8 @@ def _via_proxy(ctx: Context, target: Target, proxy: str, budget: _Budget, detail
             {**details, "layer": "proxy"},
         )
     except httpx.ConnectError as exc:
-        inner = exc.__context__
-        if isinstance(inner, ssl.SSLError):
+        inner = find_ssl_error(exc)
+        if inner is not None:
             diagnosis, summary = classify_tls_error(host, inner)
             return Outcome(
                 False, summary + " (through the proxy)", diagnosis, None, {**details, "layer": "tls"}

@@ -219,7 +219,7 @@ class Runner:
 
     def _crash(self, rec: Recorder, exc: BaseException) -> None:
         step = self._current_step(rec)
-        message = self.ctx.scrubber.scrub(f"{type(exc).__name__}: {exc}")
+        message = self.ctx.scrubber.scrub_external(f"{type(exc).__name__}: {exc}")
         rec.error(step, CHECK_CRASHED, f"The check crashed: {message}")
         self._skip_rest(rec, step)
 

@@ -7,6 +7,9 @@ URLs, (3) anything shaped like a JWT or an Authorization header value.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 import threading
 from collections.abc import Iterable, Mapping
@@ -18,7 +21,8 @@ MASK = "***"
 # less than a mangled report, and they are still never printed through `Secret`.
 _MIN_SECRET_LEN = 4
 
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
+# Greedy up to the last '@' before the path: a password may itself contain '@'.
+_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/\s]+)@")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 _AUTH_HEADER = re.compile(r"(?i)\b(authorization|proxy-authorization)(\s*[:=]\s*)(\w+\s+)?[^\s,;'\"]+")
 _KEY_VALUE = re.compile(
@@ -99,9 +103,13 @@ class Scrubber:
                 text = text.replace(value, MASK)
         text = strip_userinfo(text)
         text = _JWT.sub(MASK, text)
-        text = _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3) or ''}{MASK}", text)
-        text = _KEY_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
-        return text
+        return _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3) or ''}{MASK}", text)
+
+    def scrub_external(self, text: str) -> str:
+        """For text the tool did not write (a library's exception, a program's stderr): also
+        mask whatever follows `password=`, `token:` and the like. Not applied to our own
+        hints, which name variables such as GITLAB_TOKEN on purpose."""
+        return _KEY_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", self.scrub(text))
 
     def scrub_value(self, value: Any) -> Any:
         """Scrub a JSON-like value recursively; `Secret`s become `***`."""
@@ -116,3 +124,16 @@ class Scrubber:
         if value is None or isinstance(value, (bool, int, float)):
             return value
         return self.scrub(str(value))
+
+
+def jwt_claims(token: str) -> dict[str, Any]:
+    """A JWT's claims, decoded without verification, only to read `exp`, `sub`, names and the
+    like; {} when the token is not a JWT. The token itself is never returned or shown."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return {}
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return {}
+    return claims if isinstance(claims, dict) else {}

@@ -119,3 +119,10 @@ def test_real_programs_on_path(tmp_path: Path, home: Path) -> None:
     result = run_cli(["tools", "--format", "json"], env=env)
     assert result.returncode == 1
     assert [r["code"] for r in result.json()["results"] if r["id"] == "tools.git"] == ["TOOL_MISSING"]
+
+
+def test_a_failing_python3_stub_falls_back_to_python() -> None:
+    versions = {**VERSIONS, "python": "Python 3.12.1"}
+    results = _run(versions, broken=["python3"], platform="win32")
+    assert results["tools.python"].status is Status.PASS
+    assert results["tools.python"].details["command"] == "python --version"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -220,3 +221,72 @@ def test_cluster_probe_uses_the_kubeconfig_server_and_its_ca(good: HTTPServer, c
     assert result.status is Status.PASS, result
     assert result.details["url"].startswith(good.url("localhost").rstrip("/"))
     assert result.details["tls_verified"] is True
+
+
+def test_every_endpoint_failing_without_dns_errors_is_a_failure_not_partial() -> None:
+    port = closed_port()
+    url = f"https://127.0.0.1:{port}"
+    ctx = make_context(
+        {
+            "gitlab": {"url": url, "host": "127.0.0.1", "ssh_port": port},
+            "rancher": {"url": url},
+            "runai": {"url": url, "cluster_url": url},
+            "harbor": {"registry": f"127.0.0.1:{port}"},
+            "ecs": {"endpoint_url": url},
+        }
+    )
+    status = {r.id: r for r in run_checks(ctx, registry.select(["vpn"])).results}["vpn.status"]
+    assert status.status is Status.FAIL and status.code == "VPN_UNREACHABLE"
+
+
+def test_a_kubeconfig_ca_that_is_not_pem_is_diagnosed_not_a_crash(home: Path) -> None:
+    import base64
+
+    silent = SilentServer()
+    kube = home / ".kube" / "config"
+    kube.parent.mkdir()
+    bogus = base64.b64encode(b"not a certificate").decode()
+    kube.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        f"clusters:\n- name: k\n  cluster:\n    server: https://127.0.0.1:{silent.port}\n"
+        f"    certificate-authority-data: {bogus}\n"
+        "contexts:\n- name: c\n  context: {cluster: k, user: u}\nusers:\n- name: u\n  user: {}\n"
+    )
+    try:
+        (result,) = run_checks(make_context(home=home), registry.select(None, only=["vpn.cluster"])).results
+    finally:
+        silent.close()
+    assert result.status is Status.FAIL and result.code == "TLS_HANDSHAKE_FAILED", result
+    assert "not valid PEM" in result.summary
+
+
+def test_no_route_is_told_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    def unreachable(self: socket.socket, address: Any) -> None:
+        raise OSError(errno.ENETUNREACH, "Network is unreachable")
+
+    monkeypatch.setattr(socket.socket, "connect", unreachable)
+    outcome = _probe("https://127.0.0.1:443/")
+    assert outcome.diagnosis.code == "VPN_NO_ROUTE"
+
+
+def test_expired_certificate_and_broken_handshake(ca: Any, ca_file: Path) -> None:
+    import datetime
+
+    expired = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(
+        "localhost", not_after=datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)
+    ).configure_cert(expired)
+    server = HTTPServer(expired)
+    try:
+        outcome = _probe(server.url("localhost"), ca_file)
+        assert outcome.diagnosis.code == "TLS_CERT_EXPIRED", outcome
+    finally:
+        server.close()
+    plain = HTTPServer()  # speaks HTTP where TLS is expected: the handshake breaks
+    try:
+        outcome = _probe(f"https://127.0.0.1:{plain.port}/")
+        assert outcome.diagnosis.code == "TLS_HANDSHAKE_FAILED", outcome
+    finally:
+        plain.close()

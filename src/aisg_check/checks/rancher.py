@@ -6,7 +6,13 @@ from __future__ import annotations
 from aisg_check.check import Check, Recorder, Step
 from aisg_check.context import Context
 from aisg_check.model import CONTACT_MLOPS, Diagnosis
-from aisg_check.network import ENDPOINT_HTTP_ERROR, NETWORK_DIAGNOSES
+from aisg_check.network import (
+    ENDPOINT_HTTP_ERROR,
+    ENDPOINT_NO_ANSWER,
+    NETWORK_DIAGNOSES,
+    classify_tls_error,
+    find_ssl_error,
+)
 from aisg_check.runner import NOT_CONFIGURED
 
 RANCHER_NOT_RANCHER = Diagnosis(
@@ -32,12 +38,19 @@ def run(ctx: Context, rec: Recorder) -> None:
         with ctx.http(timeout=rec.step_timeout(ctx.timeout)) as client:
             response = client.get(f"{url}/ping")
     except httpx.HTTPError as exc:
-        rec.fail(
-            "rancher.dashboard",
-            RANCHER_NOT_RANCHER,
-            f"{url}/ping did not answer: {type(exc).__name__}: {exc}",
-            details={"url": url},
-        )
+        # The probe passed a moment ago, so this is TLS, a hang or a broken answer: say which.
+        ssl_error = find_ssl_error(exc)
+        host = httpx.URL(url).host
+        if ssl_error is not None:
+            diagnosis, summary = classify_tls_error(host, ssl_error)
+        elif isinstance(exc, httpx.TimeoutException):
+            diagnosis, summary = ENDPOINT_NO_ANSWER, f"{url}/ping did not answer within the timeout"
+        else:
+            diagnosis = RANCHER_NOT_RANCHER
+            summary = (
+                f"{url}/ping did not answer: {type(exc).__name__}: {ctx.scrubber.scrub_external(str(exc))}"
+            )
+        rec.fail("rancher.dashboard", diagnosis, summary, details={"url": url})
         return
     details = {"url": url, "http_status": response.status_code}
     if response.status_code >= 500:

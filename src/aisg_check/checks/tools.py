@@ -165,18 +165,23 @@ def _platform_key(platform: str) -> str:
 def _check_tool(ctx: Context, rec: Recorder, tool: Tool, timeout: float) -> None:
     step = f"tools.{tool.name}"
     install = tool.install.get(_platform_key(ctx.platform), "")
-    found: tuple[str, ...] | None = None
-    for command in tool.commands:
-        if ctx.which(command[0]):
-            found = command
+    # The first candidate that answers wins: on Windows `python3` may be the Microsoft Store
+    # stub, which exists but fails, while `python` works.
+    candidates = [c for c in tool.commands if ctx.which(c[0])]
+    found: tuple[str, ...] | None = candidates[0] if candidates else None
+    result: CommandResult | None = None
+    for command in candidates:
+        # ctx.env, not the live process environment, which another check may be adjusting.
+        result = ctx.run(command, timeout=timeout, env=dict(ctx.env))
+        found = command
+        if result.ok:
             break
-    if found is None:
+    if found is None or result is None:
         names = " or ".join(c[0] for c in tool.commands)
         diagnosis = TOOL_MISSING if tool.required else TOOL_MISSING_OPTIONAL
         report = rec.fail if tool.required else rec.warn
         report(step, diagnosis, f"{tool.title} not found on PATH ({names})", hint=f"To install: {install}.")
         return
-    result: CommandResult = ctx.run(found, timeout=timeout)
     output = (result.stdout + "\n" + result.stderr).strip()
     version = parse_version(output) if result.ok else None
     shown = ".".join(map(str, version)) if version else None

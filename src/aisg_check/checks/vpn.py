@@ -25,6 +25,15 @@ VPN_NOT_CONNECTED = Diagnosis(
     "Connect to the NUS VPN and run `aisg-check all` again.",
     CONTACT_MLOPS,
 )
+VPN_UNREACHABLE = Diagnosis(
+    "VPN_UNREACHABLE",
+    "No internal endpoint answers",
+    "The internal names resolve (public DNS may know them) but none of the endpoints answers: the "
+    "VPN is not connected, or a firewall or proxy blocks all of them.",
+    "Connect to the NUS VPN and run `aisg-check all` again; if you are connected, look at the layer "
+    "each vpn.* row names (TCP, TLS, proxy) and tell the MLOps team.",
+    CONTACT_MLOPS,
+)
 VPN_PARTIAL = Diagnosis(
     "VPN_PARTIAL",
     "Some internal endpoints unreachable",
@@ -53,8 +62,13 @@ def _cluster_target(ctx: Context) -> Target | None:
     except (kubeconfig.KubeconfigError, kubeconfig.ContextMissing):
         selection = None  # the runai check reports a broken kubeconfig; probe the profile's URL
     if selection is not None:
+        server_name = selection.cluster.get("tls-server-name")
         return Target(
-            "cluster", selection.server + "/version", verify=not selection.insecure, ca_data=ca_data
+            "cluster",
+            selection.server + "/version",
+            verify=not selection.insecure,
+            ca_data=ca_data,
+            server_name=str(server_name) if server_name else None,
         )
     url = ctx.settings.runai.cluster_url
     return Target("cluster", url.rstrip("/") + "/version", verify=False) if url else None
@@ -176,11 +190,18 @@ def _run_status(ctx: Context, rec: Recorder) -> None:
     details = {"probed": len(probed), "failing": [r.id for r in failing]}
     if not failing:
         rec.ok("vpn.status", f"On the VPN: all {len(probed)} internal endpoints answer", details=details)
-    elif all(r.code == VPN_DNS_FAILED.code for r in failing) and len(failing) == len(probed):
+    elif len(failing) == len(probed) and all(r.code == VPN_DNS_FAILED.code for r in failing):
         rec.fail(
             "vpn.status",
             VPN_NOT_CONNECTED,
             f"Off the NUS VPN: none of the {len(probed)} internal host names resolve",
+            details=details,
+        )
+    elif len(failing) == len(probed):
+        rec.fail(
+            "vpn.status",
+            VPN_UNREACHABLE,
+            f"None of the {len(probed)} internal endpoints answers: most likely off the NUS VPN",
             details=details,
         )
     else:
@@ -223,7 +244,7 @@ STATUS = Check(
     steps=(Step("vpn.status", "NUS VPN"),),
     run=_run_status,
     needs=(*(p.id for p in PROBES), EXTRA.id),
-    diagnoses=(VPN_NOT_CONNECTED, VPN_PARTIAL),
+    diagnoses=(VPN_NOT_CONNECTED, VPN_UNREACHABLE, VPN_PARTIAL),
     budget=0.0,
 )
 

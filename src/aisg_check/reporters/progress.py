@@ -10,7 +10,6 @@ from rich.live import Live
 from rich.text import Text
 
 from aisg_check.check import Check
-from aisg_check.model import CheckResult
 from aisg_check.runner import Events
 
 
@@ -36,9 +35,6 @@ class LiveProgress(Events):
         with self._lock:
             self._running[check.id] = check.id
             self._live.update(self._render())
-
-    def result(self, result: CheckResult) -> None:
-        pass
 
     def finished(self, check: Check) -> None:
         with self._lock:

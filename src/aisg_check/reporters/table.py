@@ -44,7 +44,7 @@ def _body(result: CheckResult, options: RenderOptions) -> Text:
         if result.code:
             text.append(f"  [{result.code}]", style="bold")
         if result.hint:
-            text.append("\n→ ", style="cyan")
+            text.append("\n→ " if options.unicode else "\n-> ", style="cyan")
             text.append(result.hint)
         if result.docs_url and options.verbose:
             text.append(f"\n  docs: {result.docs_url}", style="dim")
