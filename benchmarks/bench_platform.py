@@ -1,0 +1,146 @@
+"""`aisg-check all --skip tools` against the whole local test platform (tests/servers/platform.py:
+every component's servers on 127.0.0.1, all green) vs its slowest single check, side by side in
+one run. Goal (DESIGN §9): all <= 1.3x its slowest check.
+
+What "its slowest check" is measured as: each component command (`aisg-check vpn`, `... gitlab`,
+`... rancher`, `... runai`, `... harbor`, `... ecs`, `... mlflow`) run on its own, as a whole
+process, against the same platform; the slowest median wins. Chosen over the per-check
+durations in `all`'s own JSON because
+- it compares like with like: both sides pay the CLI's start-up, config loading and the
+  report, and both include the lazy imports a check does (mlflow, kubernetes, boto3), which
+  the JSON's step durations partly hide or charge to whichever check imported first;
+- the JSON durations are measured while every other check runs concurrently, so contention
+  inflates them and would flatter the ratio; alone, the slowest component is the honest lower
+  bound of a fully concurrent `all`;
+- a component command carries its own vpn probes, so it is the slowest check with what it
+  needs before it can start.
+The in-process view is reported too, for information: `all`'s report `duration_s` vs the
+largest report `duration_s` among the component runs, and the slowest check inside the `all`
+run (its steps' durations summed).
+
+Commands run interleaved (one round of every command, repeated) so drifting machine load
+hits all alike; one untimed warm-up each, which must exit 0 (a run that is not green is not
+timed). Loopback only: every endpoint is in the platform's config.
+
+    python -m benchmarks.bench_platform      (from the repo root; starts the platform, 10-40 s)
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import AISG, Row, print_rows, wall  # noqa: E402
+
+GOAL = 1.3
+COMPONENTS = ("vpn", "gitlab", "rancher", "runai", "harbor", "ecs", "mlflow")
+
+
+def _json_run(argv: list[str], env: dict[str, str]) -> dict[str, object]:
+    proc = subprocess.run(
+        argv, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(argv[2:])} exited {proc.returncode}: {proc.stdout[-2000:]} {proc.stderr[-500:]}"
+        )
+    report: dict[str, object] = json.loads(proc.stdout)
+    return report
+
+
+def _slowest_check_in(report: dict[str, object]) -> tuple[str, float]:
+    """The check of the report whose steps took longest in total (steps of one check run in turn)."""
+    from aisg_check import registry
+
+    step_to_check = {step.id: check.id for check in registry.all_checks() for step in check.steps}
+    step_to_check.update({check.id: check.id for check in registry.all_checks()})
+    totals: dict[str, float] = {}
+    results = report["results"]
+    assert isinstance(results, list)
+    for result in results:
+        rid = str(result["id"])
+        # Dynamic ids (harbor.user.push.team, ecs.bucket.project-1) extend a declared step's id.
+        parts = rid.split(".")
+        owner = next(
+            (
+                step_to_check[".".join(parts[:n])]
+                for n in range(len(parts), 0, -1)
+                if ".".join(parts[:n]) in step_to_check
+            ),
+            rid,
+        )
+        totals[owner] = totals.get(owner, 0.0) + float(result["duration_s"])
+    name = max(totals, key=lambda k: totals[k])
+    return name, totals[name]
+
+
+def rows(runs: int = 5) -> list[Row]:
+    from tests.servers.platform import missing, start_platform
+
+    reason = missing()
+    if reason:
+        raise RuntimeError(f"cannot run: {reason}")
+    with tempfile.TemporaryDirectory(prefix="bench-platform-") as tmp, start_platform(Path(tmp)) as platform:
+        env = platform.env
+        config = ["--config", str(platform.config), "--format", "json"]
+        commands = {"all": [*AISG, "all", "--skip", "tools", *config]}
+        commands.update({name: [*AISG, name, *config] for name in COMPONENTS})
+        for argv in commands.values():
+            _json_run(argv, env)  # warm-up, and refuse to time a run that is not green
+        samples: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(runs):
+            for name, argv in commands.items():
+                samples[name].append(wall(argv, env=env, runs=1, check=True))
+        # The in-process view, from one more JSON run of each after the timed rounds.
+        reports = {name: _json_run(argv, env) for name, argv in commands.items()}
+    times = {name: statistics.median(values) for name, values in samples.items()}
+    slowest = max(COMPONENTS, key=lambda name: times[name])
+    all_s, slowest_s = times["all"], times[slowest]
+    inner = {name: float(str(report["duration_s"])) for name, report in reports.items()}
+    inner_slowest = max(COMPONENTS, key=lambda name: inner[name])
+    check_name, check_s = _slowest_check_in(reports["all"])
+    out = [
+        Row(
+            "aisg-check all --skip tools",
+            all_s,
+            f"slowest component: aisg-check {slowest}",
+            slowest_s,
+            f"ratio <= {GOAL}",
+            all_s <= GOAL * slowest_s,
+        )
+    ]
+    out += [
+        Row(f"  aisg-check {name}", times[name], "aisg-check all --skip tools", all_s, "info", True)
+        for name in COMPONENTS
+    ]
+    out += [
+        Row(
+            "all: report duration_s (in-process)",
+            inner["all"],
+            f"aisg-check {inner_slowest}: report duration_s",
+            inner[inner_slowest],
+            f"info (ratio <= {GOAL} wanted)",
+            True,
+        ),
+        Row(
+            "all: report duration_s (in-process)",
+            inner["all"],
+            f"slowest check in it: {check_name}",
+            check_s,
+            "info (its steps summed)",
+            True,
+        ),
+    ]
+    return out
+
+
+if __name__ == "__main__":
+    print_rows("platform: aisg-check all vs its slowest check, all green on 127.0.0.1", rows())
