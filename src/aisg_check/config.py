@@ -212,7 +212,7 @@ def _coerce(spec: KeySpec, raw: Any, where: str, *, from_text: bool) -> Any:
         if tp is str:
             if (not from_text and not isinstance(raw, (str, int, float))) or isinstance(raw, bool):
                 raise ValueError
-            if spec.url:
+            if spec.url and raw != "":  # an empty URL means "not configured": its check skips
                 _check_url(spec, str(raw), where)
             return str(raw)
         if tp is Secret:

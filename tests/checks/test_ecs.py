@@ -3,6 +3,7 @@ canned S3 look-alike for what moto cannot produce (clock skew, TLS with a test C
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import ssl
 import subprocess
@@ -13,7 +14,9 @@ from typing import Any
 
 import pytest
 
+from aisg_check.check import Recorder
 from aisg_check.checks import ecs
+from aisg_check.config import ConfigError
 from aisg_check.model import CheckResult, Status
 from aisg_check.runner import run_checks
 from tests.helpers import make_context, run_cli
@@ -312,15 +315,27 @@ def test_ignore_configured_endpoint_urls(platform: Platform, home: Path) -> None
     assert results["ecs.endpoint"].code == "ECS_ENDPOINT_NOT_SET"
 
 
+def run_ecs_unchecked(endpoint: str) -> dict[str, CheckResult]:
+    """With an endpoint the settings loader would refuse: the check must still cope on its own."""
+    ctx = make_context({"ecs": {"endpoint_url": "http://127.0.0.1:9"}})
+    settings = dataclasses.replace(
+        ctx.settings, ecs=dataclasses.replace(ctx.settings.ecs, endpoint_url=endpoint)
+    )
+    report = run_checks(dataclasses.replace(ctx, settings=settings), ecs.CHECKS)
+    return {r.id: r for r in report.results}
+
+
 def test_invalid_endpoint_url(home: Path) -> None:
     write_aws(home, profile_text("default", ("AKIAEXAMPLE", "secret-secret")))
-    results = run_ecs("necs.nus.edu.sg")  # no scheme: never contacted, never resolved
+    with pytest.raises(ConfigError, match=r"ecs\.endpoint_url"):
+        run_ecs("necs.nus.edu.sg")  # the settings refuse it first
+    results = run_ecs_unchecked("necs.nus.edu.sg")  # no scheme: never contacted, never resolved
     assert results["ecs.endpoint"].code == "ECS_ENDPOINT_INVALID"
     assert results["ecs.list"].blocked_by == "ecs.endpoint"
 
 
 def test_no_endpoint_configured_skips(home: Path) -> None:
-    results = run_ecs("")
+    results = run_ecs_unchecked("")
     assert {r.code for r in results.values()} == {"NOT_CONFIGURED"}
     assert {r.status for r in results.values()} == {Status.SKIP}
 
@@ -434,6 +449,28 @@ def test_write_cleanup_failure_is_reported(platform: Platform, home: Path) -> No
     assert write.details["key"] in platform.server.keys("project-1", platform.admin)
 
 
+def test_write_skipped_when_too_little_time_is_left(platform: Platform, home: Path) -> None:
+    """A put abandoned at the hard deadline would never reach its delete: it must not start."""
+    write_aws(home, profile_text("default", platform.alice), endpoint_config(platform.url))
+    ctx = make_context(
+        {"timeout": 5, "ecs": {"endpoint_url": platform.url, "buckets": ["project-1"], "write_test": True}}
+    )
+    start = ctx.clock()
+    # 12 s left: plenty for the listing, less than the 3 × 5 s a put, read-back and delete may take.
+    rec = Recorder(ecs.CHECKS[0], docs_base_url="x", clock=ctx.clock, deadline_at=lambda: start + 12.0)
+    ecs.run(ctx, rec)
+    results = {r.id: r for r in rec.results}
+    assert results["ecs.bucket.project-1"].status is Status.PASS
+    write = results["ecs.write"]
+    assert write.status is Status.WARN and write.code == "ECS_WRITE_NO_TIME", write.summary
+    assert platform.server.keys("project-1", platform.admin) == ["data/a.csv"]  # nothing was put
+
+
+def test_budget_covers_a_slow_endpoint() -> None:
+    """One timeout per call of a slow but answering endpoint: list, two per bucket (three), write."""
+    assert ecs.CHECKS[0].budget >= 1 + 2 * 3 + ecs.WRITE_CALLS
+
+
 def test_write_without_named_bucket_uses_first_listed(platform: Platform, home: Path) -> None:
     write_aws(home, profile_text("default", platform.admin), endpoint_config(platform.url))
     results = run_ecs(platform.url, write_test=True)
@@ -458,13 +495,19 @@ def test_untrusted_tls_certificate(tls_fake: FakeS3, home: Path) -> None:
     assert results["ecs.list"].code == "TLS_UNTRUSTED_CERT"
 
 
-def test_tls_with_ca_bundle(tls_fake: FakeS3, ca_file: Path, home: Path) -> None:
+def test_tls_with_ca_bundle(
+    tls_fake: FakeS3, ca_file: Path, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    # A private temp dir: other processes on the machine may have bundles of their own in /tmp.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     write_aws(home, profile_text("default", ("AKIAEXAMPLE", "secret-secret")), endpoint_config(tls_fake.url))
     ctx = make_context({"ecs": {"endpoint_url": tls_fake.url}, "ca_bundle": str(ca_file)})
     results = {r.id: r for r in run_checks(ctx, ecs.CHECKS).results}
     assert results["ecs.list"].status is Status.PASS
     assert results["ecs.list"].details["count"] == 1
-    assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("aisg-check-ca-*"))  # temp bundle removed
+    assert not list(tmp_path.glob("aisg-check-ca-*"))  # the temporary bundle was removed
 
 
 def test_connection_refused(home: Path) -> None:

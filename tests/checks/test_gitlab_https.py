@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from aisg_check import registry
+from aisg_check.checks import gitlab
 from aisg_check.context import CommandResult, run_command
 from aisg_check.model import CheckResult, Status
 from aisg_check.runner import run_checks
@@ -160,6 +161,57 @@ def test_no_repository_configured(gitlab_web: GitlabHttpServer, ca_file: Path) -
     results = run_https(gitlab_web, ca_file, repo=None, GITLAB_TOKEN=TOKENS["valid"].value)
     assert statuses(results)[2] == ("skip", "NOT_CONFIGURED")
     assert "--repo" in (results["gitlab.https.git"].hint or "")
+
+
+@pytest.mark.usefixtures("git_trusts_ca")
+@pytest.mark.parametrize(
+    ("repo", "why"),
+    [
+        ("https://localhost:{port}/mlops/demo.git", "not on GitLab's 127.0.0.1"),  # another host name
+        ("https://127.0.0.1:{other}/mlops/demo.git", "not on GitLab's 127.0.0.1"),  # another port
+        ("http://127.0.0.1:{port}/mlops/demo.git", "unencrypted"),  # plain http to GitLab's host
+    ],
+)
+def test_token_is_not_sent_to_a_repository_elsewhere(
+    gitlab_web: GitlabHttpServer, ca_file: Path, repo: str, why: str
+) -> None:
+    ran: list[tuple[str, ...]] = []
+
+    def recording(argv: Any, **kwargs: Any) -> CommandResult:
+        ran.append(tuple(str(a) for a in argv))
+        return run_command(argv, **kwargs)
+
+    repo = repo.format(port=gitlab_web.port, other=gitlab_web.port + 1)
+    results = run_https(gitlab_web, ca_file, repo=repo, run=recording, GITLAB_TOKEN=TOKENS["valid"].value)
+    git = results["gitlab.https.git"]
+    assert (git.status.value, git.code) == ("warn", "GITLAB_REPO_FOREIGN_HOST"), git.summary
+    assert why in git.summary
+    assert f"--repo {gitlab_web.url}/<group>/<project>.git" in (git.hint or "")
+    assert not [cmd for cmd in ran if cmd[:2] == ("git", "ls-remote")]  # git never ran: no token sent
+
+
+def test_repository_on_gitlab_itself_is_accepted() -> None:
+    def why(url: str, repo: str) -> str | None:
+        return gitlab._foreign_repo(make_context({"gitlab": {"url": url}}), repo)
+
+    assert why("https://GitLab.example.org", "https://gitlab.example.org:443/g/p.git") is None
+    assert why("http://127.0.0.1:8080", "http://127.0.0.1:8080/g/p.git") is None  # a plain-http GitLab
+    assert why("http://127.0.0.1:8080", "https://127.0.0.1:8080/g/p.git") is None
+    assert why("https://gitlab.example.org", "https://gitlab.example.org.evil/g/p.git")
+    assert why("https://gitlab.example.org", "https://gitlab.example.org:8443/g/p.git")
+
+
+@pytest.mark.usefixtures("git_trusts_ca")
+def test_git_failure_not_recognised(gitlab_web: GitlabHttpServer, ca_file: Path, home: Path) -> None:
+    """git stops for a reason of its own (here a broken ~/.gitconfig): its message, and how to see it."""
+    with (home / ".gitconfig").open("a") as f:
+        f.write("[http\n")
+    results = run_https(gitlab_web, ca_file, GITLAB_TOKEN=TOKENS["valid"].value)
+    git = results["gitlab.https.git"]
+    assert (git.status.value, git.code) == ("fail", "GITLAB_GIT_FAILED"), git.summary
+    assert "config" in git.summary
+    assert f"git ls-remote {gitlab_web.repo_url}" in (git.hint or "")
+    assert TOKENS["valid"].value not in repr(git)
 
 
 @pytest.mark.usefixtures("git_trusts_ca")
@@ -339,6 +391,27 @@ def _api_only(handler: Callable[[Any], None], home: Path) -> dict[str, CheckResu
     finally:
         server.close()
     return {r.id: r for r in report.results}
+
+
+def test_api_behind_an_untrusted_certificate(home: Path) -> None:
+    """httpx wraps httpcore's error, which wraps the ssl error: still a TLS diagnosis, not "refused"."""
+    import trustme
+
+    from tests.servers.tls import HTTPServer, ssl_server_context
+
+    server = HTTPServer(ssl_server_context(trustme.CA(), "127.0.0.1"))
+    try:
+        ctx = make_context(
+            {"gitlab": {"url": server.url("127.0.0.1").rstrip("/"), "repo": None}},
+            env={**os.environ, "GITLAB_TOKEN": TOKENS["valid"].value},
+        )
+        # Without the VPN probe, which would stop at the same certificate first.
+        report = run_checks(ctx, registry.select(None, only=["gitlab.https"], skip=["vpn.gitlab"]))
+    finally:
+        server.close()
+    token = {r.id: r for r in report.results}["gitlab.https.token"]
+    assert (token.status.value, token.code) == ("fail", "TLS_UNTRUSTED_CERT"), token.summary
+    assert "127.0.0.1" in token.summary
 
 
 def test_token_too_narrow_to_read_itself(home: Path) -> None:

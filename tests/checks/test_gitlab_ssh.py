@@ -219,3 +219,15 @@ def test_ssh_answers_are_told_apart(home: Path, output: str, step: str, code: st
     assert by_id[f"gitlab.ssh.{step}"].code == code
     if step == "auth":
         assert by_id["gitlab.ssh.hostkey"].status is Status.PASS
+
+
+def test_ssh_config_with_a_bad_line_is_invalid(sshd: GitlabSshServer, home: Path) -> None:
+    key = key_in_home(sshd, home, sshd.key_ok)
+    config = sshd.client_home(home, identity=key, port=sshd.port)
+    config.write_text(config.read_text() + "\nNoSuchOption yes\n")
+    results = run_ssh(sshd, config)
+    result = results["gitlab.ssh.config"]
+    assert (result.status, result.code) == (Status.FAIL, "GITLAB_SSH_CONFIG_INVALID"), result.summary
+    assert "bad configuration option" in result.summary.lower()
+    assert "ssh -G" in (result.hint or "")
+    assert results["gitlab.ssh.auth"].blocked_by == "gitlab.ssh.config"

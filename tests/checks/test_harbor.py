@@ -18,10 +18,12 @@ import httpx
 import pytest
 
 from aisg_check import registry
+from aisg_check.check import Recorder
 from aisg_check.checks import harbor
 from aisg_check.context import Context
 from aisg_check.model import CheckResult, Status
 from aisg_check.runner import run_checks
+from aisg_check.secrets import jwt_claims
 from tests.conftest import require
 from tests.helpers import LOOPBACK_PROFILE, make_context, merge, run_cli, write_config
 from tests.servers.tls import HTTPServer, closed_port, ssl_server_context
@@ -209,7 +211,7 @@ def test_issuer_hands_anonymous_token_for_wrong_credentials_with_scope(
             auth=("alice", "wrong"),
         )
     assert response.status_code == 200
-    token_claims = harbor.claims(response.json()["token"])
+    token_claims = jwt_claims(response.json()["token"])
     assert token_claims["sub"] == ""
     assert harbor.granted(token_claims, "team/x") == frozenset()
 
@@ -565,7 +567,44 @@ def test_parse_challenge_and_granted() -> None:
     assert harbor.granted(access, "p/r") == {"pull", "push"}
     assert harbor.granted(access, "other/r") >= {"pull", "push"}
     assert harbor.granted({}, "p/r") == frozenset()
-    assert harbor.claims("not-a-jwt") == {}
+    assert jwt_claims("not-a-jwt") == {}
+
+
+def test_jwt_claims_are_decoded_without_verification() -> None:
+    def segment(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+    header = segment(b'{"alg":"RS256"}')
+    token = f"{header}.{segment(json.dumps({'sub': 'alice', 'exp': 5}).encode())}.sig"
+    assert jwt_claims(token) == {"sub": "alice", "exp": 5}
+    assert jwt_claims(f"{header}.{segment(b'[1, 2]')}.sig") == {}  # claims must be an object
+    assert jwt_claims(f"{header}.!!!.sig") == {}
+    assert jwt_claims(f"{header}.{segment(b'{}')}") == {}  # two parts: not a JWT
+
+
+def test_each_request_gets_the_time_left_not_the_time_at_the_start(home: Path) -> None:
+    """The client is made once; each request's timeout must shrink as the check's deadline nears."""
+    seen: list[float] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.extensions["timeout"]["read"])
+        return httpx.Response(401, headers={"WWW-Authenticate": 'Basic realm="r"'})
+
+    now = [0.0]
+    check = registry.BY_ID["harbor.user"]
+    rec = Recorder(check, docs_base_url="x", clock=lambda: now[0], deadline_at=lambda: 10.0)
+    ctx = context("127.0.0.1:1", home, None)  # timeout 3
+    with httpx.Client(transport=httpx.MockTransport(answer), timeout=rec.step_timeout(ctx.timeout)) as client:
+        harbor._challenge(ctx, rec, client, "127.0.0.1:1")
+        now[0] = 9.0  # a slow registry used up most of the check's time
+        harbor._challenge(ctx, rec, client, "127.0.0.1:1")
+    assert seen == [3.0, pytest.approx(0.95)]
+
+
+def test_budgets_cover_every_request_of_a_slow_registry() -> None:
+    """One timeout per request: credential helper + /v2/, token, /v2/ + 2 per project (three)."""
+    assert registry.BY_ID["harbor.user"].budget >= 1 + 3 + 2 * 3
+    assert registry.BY_ID["harbor.robot"].budget >= 3 + 3
 
 
 # -- the real CLI: end to end and secret canaries ---------------------------------------------

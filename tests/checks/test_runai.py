@@ -430,6 +430,20 @@ def test_exec_plugin_failure_is_reported_scrubbed(
     assert [m for m, _p, _a in kube.state.requests] == ["HEAD"]
 
 
+def test_exec_plugin_arguments_stay_out_of_the_hint(tmp_path: Path, ca: Any, kube: KubeAPIServer) -> None:
+    """A plugin's arguments may carry a secret in a form the scrubber cannot know (`--flag VALUE`)."""
+    canary = "exec-arg-canary-7f3a9c"
+    script = plugin(tmp_path, 'echo "error: login required" >&2\nexit 1\n')
+    doc = yaml.safe_load(exec_kubeconfig(kube, str(script), ca))
+    doc["users"][0]["user"]["exec"]["args"] = ["get-token", "--oidc-client-secret", canary]
+    path = write(tmp_path / "kc", yaml.safe_dump(doc))
+    results = run({"runai": {"kubeconfig": str(path), "project": PROJECT}})
+    login = results["runai.login"]
+    assert login.code == "RUNAI_NOT_LOGGED_IN"
+    assert "`kubelogin`" in (login.hint or "") and "runai-authenticated-user" in (login.hint or "")
+    assert canary not in repr(results)
+
+
 def test_exec_plugin_not_installed(tmp_path: Path, ca: Any, kube: KubeAPIServer) -> None:
     path = write(tmp_path / "kc", exec_kubeconfig(kube, "runai-kubelogin-absent", ca))
     results = run({"runai": {"kubeconfig": str(path), "project": PROJECT}})

@@ -38,6 +38,7 @@ from aisg_check.network import (
     VPN_CONNECT_TIMEOUT,
     VPN_DNS_FAILED,
     classify_tls_error,
+    find_ssl_error,
     proxy_for,
 )
 from aisg_check.runner import NOT_CONFIGURED
@@ -181,6 +182,14 @@ ECS_WRITE_CLEANUP_FAILED = Diagnosis(
     "Delete it with the `aws s3 rm` command in the hint, or ask the DataOps team to.",
     CONTACT_DATAOPS,
 )
+ECS_WRITE_NO_TIME = Diagnosis(
+    "ECS_WRITE_NO_TIME",
+    "Write round trip not attempted: out of time",
+    "The earlier layers used up so much of the check's time limit that a put, read-back and delete "
+    "might not all finish; the write test was left out rather than risk leaving its object behind.",
+    "Run the write test on its own with a larger timeout: `aisg-check ecs --write-test --timeout 20` "
+    "(fewer --bucket names also help).",
+)
 ECS_S3_ERROR = Diagnosis(
     "ECS_S3_ERROR",
     "ECS answered with an error",
@@ -207,6 +216,7 @@ DIAGNOSES = (
     ECS_WRITE_DENIED,
     ECS_WRITE_READBACK_FAILED,
     ECS_WRITE_CLEANUP_FAILED,
+    ECS_WRITE_NO_TIME,
     ECS_S3_ERROR,
 )
 
@@ -214,6 +224,7 @@ WRITE_TEST_PREFIX = "aisg-check-write-test/"
 # botocore's own defaults are 60 s timeouts and a mode-dependent retry count (legacy: 5, standard: 3);
 # one retry is enough for a transient 5xx and keeps a dead endpoint from costing minutes.
 MAX_ATTEMPTS = 2
+WRITE_CALLS = 3  # put, get, delete: the write test starts only with this many timeouts left
 _SECRET_KEYS = ("aws_secret_access_key", "aws_session_token", "aws_security_token")
 BY_DEFAULT = "default (no --profile, ecs.profile or AWS_PROFILE)"
 
@@ -760,14 +771,14 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 
 def _transport(ctx: Context, exc: BaseException, endpoint: str) -> tuple[Diagnosis, str]:
-    import ssl
-
     from botocore import exceptions as bx
 
     host = urlsplit(endpoint).hostname or endpoint
-    for cause in _causes(exc):
-        if isinstance(cause, ssl.SSLError):
-            return classify_tls_error(host, cause)
+    # botocore keeps the wrapped error in its kwargs too; the ssl error is found under either.
+    kwargs = getattr(exc, "kwargs", None)
+    tls = find_ssl_error(exc) or find_ssl_error(kwargs.get("error") if isinstance(kwargs, dict) else None)
+    if tls is not None:
+        return classify_tls_error(host, tls)
     message = ctx.scrubber.scrub(str(exc))
     if isinstance(exc, bx.ProxyConnectionError):
         return PROXY_UNREACHABLE, f"The proxy for {host} could not be reached: {message}"
@@ -1114,6 +1125,17 @@ def _remote_layers(ctx: Context, rec: Recorder, client: Any, endpoint: str) -> N
             hint="Name the bucket: `aisg-check ecs --bucket NAME --write-test`.",
         )
         return
+    left = rec.remaining()
+    if left < WRITE_CALLS * ctx.timeout:
+        # A put abandoned at the hard deadline would never reach its delete: do not start one.
+        rec.warn(
+            "ecs.write",
+            ECS_WRITE_NO_TIME,
+            f"Write round trip not attempted: {left:.1f}s left of the check's time, less than the "
+            f"{WRITE_CALLS * ctx.timeout:g}s a put, read-back and delete may take",
+            details={"bucket": bucket, "seconds_left": round(left, 1)},
+        )
+        return
     _write_layer(ctx, rec, client, endpoint, bucket)
 
 
@@ -1132,8 +1154,10 @@ CHECKS = (
         run=run,
         needs=("vpn.ecs",),
         diagnoses=(*DIAGNOSES, NOT_CONFIGURED, *NETWORK_DIAGNOSES),
-        # list (1 call) + buckets (2 each) + write (3), each with its own timeout and one retry.
-        budget=6.0,
+        # list (1 call) + buckets (2 each) + write (3), each up to one timeout when the server
+        # answers slowly: room for three buckets and the write test. A dead server is cut short by
+        # the VPN probe first; retries on failures may still reach the deadline, which is reported.
+        budget=10.0,
         import_allowance_s=3.0,
         help="S3 profile, endpoint URL and bucket access on ECS, like `aws --profile p s3 ls`.",
     ),

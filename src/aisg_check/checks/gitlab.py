@@ -19,7 +19,6 @@ import base64
 import binascii
 import datetime as dt
 import re
-import ssl
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from aisg_check.network import (
     VPN_DNS_FAILED,
     VPN_NO_ROUTE,
     classify_tls_error,
+    find_ssl_error,
 )
 from aisg_check.runner import NOT_CONFIGURED
 from aisg_check.secrets import Secret
@@ -183,6 +183,14 @@ GITLAB_REPO_NOT_FOUND = Diagnosis(
     "to add you as a member.",
     CONTACT_MLOPS,
 )
+GITLAB_REPO_FOREIGN_HOST = Diagnosis(
+    "GITLAB_REPO_FOREIGN_HOST",
+    "Repository is not on the configured GitLab",
+    "The repository URL for the git round trip (--repo, gitlab.repo) is not an HTTPS URL on the host "
+    "and port of gitlab.url, so the check does not send your GitLab token to it.",
+    "Use the project's HTTPS clone URL from GitLab (Clone → Clone with HTTPS), or set gitlab.url to the "
+    "GitLab that hosts the repository.",
+)
 GITLAB_GIT_FAILED = Diagnosis(
     "GITLAB_GIT_FAILED",
     "git ls-remote failed",
@@ -213,6 +221,7 @@ HTTPS_DIAGNOSES = (
     GITLAB_TOKEN_JOB,
     GITLAB_GIT_AUTH_DENIED,
     GITLAB_REPO_NOT_FOUND,
+    GITLAB_REPO_FOREIGN_HOST,
     GITLAB_GIT_FAILED,
     TOOL_MISSING,
     NOT_CONFIGURED,
@@ -710,9 +719,10 @@ def _api_get(ctx: Context, rec: Recorder, step: str, path: str, token: Token) ->
     except httpx.TimeoutException:
         rec.fail(step, ENDPOINT_NO_ANSWER, f"{url} did not answer within the timeout", details={"url": url})
     except httpx.ConnectError as exc:
-        inner = exc.__context__
+        # httpx wraps httpcore's error, which wraps the ssl error: look all the way down.
+        inner = find_ssl_error(exc)
         host = urlsplit(url).hostname or ""
-        if isinstance(inner, ssl.SSLError):
+        if inner is not None:
             diagnosis, summary = classify_tls_error(host, inner)
             rec.fail(step, diagnosis, summary, details={"url": url})
         else:
@@ -956,6 +966,34 @@ def _repo_url(ctx: Context) -> str | None:
     return urlunsplit((split.scheme, netloc, split.path, split.query, ""))
 
 
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) with the scheme's default port filled in; None if not an http(s) URL."""
+    split = urlsplit(url)
+    scheme = split.scheme.lower()
+    if scheme not in ("http", "https") or not split.hostname:
+        return None
+    try:
+        port = split.port or {"https": 443, "http": 80}[scheme]
+    except ValueError:
+        return None
+    return scheme, split.hostname.lower(), port
+
+
+def _foreign_repo(ctx: Context, repo: str) -> str | None:
+    """Why the token must not go to `repo`, or None when it is GitLab's own: same host and port
+    as gitlab.url, over HTTPS (or over gitlab.url's own scheme, for a plain-HTTP test server)."""
+    mine, theirs = _origin(_base_url(ctx)), _origin(repo)
+    if mine is None:
+        return f"gitlab.url ({_base_url(ctx)}) is not an http(s) URL"
+    if theirs is None:
+        return "it is not an http(s) URL"
+    if theirs[1:] != mine[1:]:
+        return f"it is on {theirs[1]}:{theirs[2]}, not on GitLab's {mine[1]}:{mine[2]}"
+    if theirs[0] not in ("https", mine[0]):
+        return f"it uses {theirs[0]}://, which would send the token unencrypted"
+    return None
+
+
 _GIT_ERRORS = (
     (re.compile(r"repository '.*' not found|HTTP 404|returned error: 404", re.I), GITLAB_REPO_NOT_FOUND),
     (
@@ -987,6 +1025,18 @@ def _git_layer(ctx: Context, rec: Recorder, token: Token, info: TokenInfo) -> No
             "No repository configured for a real git round trip",
             hint=f"Pass one to try: `aisg-check gitlab --repo {_base_url(ctx)}/<group>/<project>.git` "
             "(or set gitlab.repo).",
+        )
+        return
+    foreign = _foreign_repo(ctx, repo)
+    if foreign is not None:
+        # The token is GitLab's: never hand it to whatever host a --repo typo names.
+        rec.warn(
+            "gitlab.https.git",
+            GITLAB_REPO_FOREIGN_HOST,
+            f"Not tested: the token is not sent to {repo}, because {foreign}",
+            hint=f"Pass the project's HTTPS clone URL: `aisg-check gitlab --repo {_base_url(ctx)}/<group>/"
+            "<project>.git`; or set gitlab.url to the GitLab that hosts the repository.",
+            details={"repo": repo, "gitlab_url": _base_url(ctx)},
         )
         return
     user = token.username or info.username or "oauth2"  # GitLab takes any user name with a token

@@ -18,10 +18,8 @@ granted `access` claim of the JWT answers "may I push?" without writing anything
 
 from __future__ import annotations
 
-import base64
 import json
 import re
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -39,9 +37,10 @@ from aisg_check.network import (
     TLS_HOSTNAME_MISMATCH,
     TLS_UNTRUSTED_CERT,
     classify_tls_error,
+    find_ssl_error,
 )
 from aisg_check.runner import BLOCKED, NOT_CONFIGURED
-from aisg_check.secrets import Secret
+from aisg_check.secrets import Secret, jwt_claims
 
 if TYPE_CHECKING:
     import httpx
@@ -239,15 +238,16 @@ def _docker_tls_hint(registry: str) -> str:
 
 
 def _request(
-    ctx: Context, client: httpx.Client, url: str, registry: str, **kwargs: Any
+    ctx: Context, rec: Recorder, client: httpx.Client, url: str, registry: str, **kwargs: Any
 ) -> httpx.Response | Problem:
     """One GET; every transport failure becomes a Problem naming the host and the layer."""
     import httpx
 
     try:
-        return client.get(url, **kwargs)
+        # Each request gets what is left of the check's time, not the timeout fixed at the start.
+        return client.get(url, timeout=rec.step_timeout(ctx.timeout), **kwargs)
     except httpx.ConnectError as exc:
-        inner = _ssl_error(exc)
+        inner = find_ssl_error(exc)
         host = httpx.URL(url).host
         if inner is not None:
             diagnosis, summary = classify_tls_error(host, inner)
@@ -262,25 +262,15 @@ def _request(
         return Problem(HARBOR_REGISTRY_ERROR, f"{url}: {type(exc).__name__}: {ctx.scrubber.scrub(str(exc))}")
 
 
-def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
-    """The ssl error under httpx's and httpcore's wrappers, if the failure was TLS."""
-    seen: BaseException | None = exc
-    for _ in range(5):
-        if seen is None or isinstance(seen, ssl.SSLError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
 def parse_challenge(header: str) -> Challenge:
     scheme, _, rest = header.strip().partition(" ")
     params = dict(_CHALLENGE_PARAM.findall(rest))
     return Challenge(scheme.lower(), params.get("realm", ""), params.get("service", ""))
 
 
-def _challenge(ctx: Context, client: httpx.Client, registry: str) -> Challenge | Problem:
+def _challenge(ctx: Context, rec: Recorder, client: httpx.Client, registry: str) -> Challenge | Problem:
     """An anonymous `GET /v2/`: proves TLS and tells how the registry wants to be spoken to."""
-    response = _request(ctx, client, f"https://{registry}/v2/", registry)
+    response = _request(ctx, rec, client, f"https://{registry}/v2/", registry)
     if isinstance(response, Problem):
         return response
     if response.status_code == 200:
@@ -304,16 +294,6 @@ def _challenge(ctx: Context, client: httpx.Client, registry: str) -> Challenge |
     return challenge
 
 
-def claims(token: str) -> dict[str, Any]:
-    """A JWT's payload, unverified: only to read `sub`, `exp` and the granted `access`."""
-    try:
-        payload = token.split(".")[1]
-        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def granted(token_claims: Mapping[str, Any], repository: str) -> frozenset[str]:
     """Actions the token grants on `repository`, compared as a set (order varies by server)."""
     actions: set[str] = set()
@@ -327,7 +307,13 @@ def granted(token_claims: Mapping[str, Any], repository: str) -> frozenset[str]:
 
 
 def _token(
-    ctx: Context, client: httpx.Client, registry: str, challenge: Challenge, who: Identity, scope: str | None
+    ctx: Context,
+    rec: Recorder,
+    client: httpx.Client,
+    registry: str,
+    challenge: Challenge,
+    who: Identity,
+    scope: str | None,
 ) -> tuple[str, dict[str, Any]] | int | Problem:
     """Ask the token service as `who`; the token and its claims, or the refusing HTTP status."""
     import httpx
@@ -337,6 +323,7 @@ def _token(
         params["scope"] = scope
     response = _request(
         ctx,
+        rec,
         client,
         challenge.realm,
         registry,
@@ -359,11 +346,12 @@ def _token(
     if not token:
         return Problem(HARBOR_REGISTRY_ERROR, f"The token service {challenge.realm} answered without a token")
     ctx.scrubber.add(token)
-    return token, claims(token)
+    # Unverified claims: only `sub`, `exp`/`iat` and the granted `access` are read.
+    return token, jwt_claims(token)
 
 
 def _authenticate(
-    ctx: Context, client: httpx.Client, registry: str, challenge: Challenge, who: Identity
+    ctx: Context, rec: Recorder, client: httpx.Client, registry: str, challenge: Challenge, who: Identity
 ) -> dict[str, Any] | int | Problem:
     """Log in the way docker does. Facts on success; the refusing HTTP status on a bad login.
 
@@ -377,6 +365,7 @@ def _authenticate(
     if challenge.scheme == "basic":
         response = _request(
             ctx,
+            rec,
             client,
             f"https://{registry}/v2/",
             registry,
@@ -391,7 +380,7 @@ def _authenticate(
         return Problem(
             HARBOR_REGISTRY_ERROR, f"https://{registry}/v2/ answers HTTP {response.status_code} to a login"
         )
-    issued = _token(ctx, client, registry, challenge, who, None)
+    issued = _token(ctx, rec, client, registry, challenge, who, None)
     if not isinstance(issued, tuple):
         return issued
     token, token_claims = issued
@@ -400,7 +389,7 @@ def _authenticate(
         return 401  # an anonymous (or someone else's) token is a refused login
     # The registry must accept what its token service issued (same issuer, audience and keys).
     response = _request(
-        ctx, client, f"https://{registry}/v2/", registry, headers={"Authorization": f"Bearer {token}"}
+        ctx, rec, client, f"https://{registry}/v2/", registry, headers={"Authorization": f"Bearer {token}"}
     )
     if isinstance(response, Problem):
         return response
@@ -418,7 +407,7 @@ def _authenticate(
 
 
 def _role(
-    ctx: Context, client: httpx.Client, registry: str, project: str, who: Identity
+    ctx: Context, rec: Recorder, client: httpx.Client, registry: str, project: str, who: Identity
 ) -> tuple[str | None, int]:
     """The user's role in the project from Harbor's API, best effort: (role name, HTTP status)."""
     from urllib.parse import quote
@@ -427,6 +416,7 @@ def _role(
 
     response = _request(
         ctx,
+        rec,
         client,
         f"https://{registry}/api/v2.0/projects/{quote(project, safe='')}",
         registry,
@@ -473,7 +463,7 @@ def _auth_layer(
 ) -> bool:
     registry = _registry(ctx)
     details: dict[str, Any] = {"registry": registry, "username": who.username}
-    outcome = _authenticate(ctx, client, registry, challenge, who)
+    outcome = _authenticate(ctx, rec, client, registry, challenge, who)
     if isinstance(outcome, Problem):
         _record_problem(rec, step, outcome, details, title)
         return False
@@ -533,7 +523,7 @@ def _push_layer(
             title=title,
         )
         return
-    issued = _token(ctx, client, registry, challenge, who, f"repository:{repository}:pull,push")
+    issued = _token(ctx, rec, client, registry, challenge, who, f"repository:{repository}:pull,push")
     if isinstance(issued, Problem):
         _record_problem(rec, step, issued, details, title)
         return
@@ -542,7 +532,7 @@ def _push_layer(
         rec.fail(step, diagnosis, summary, hint=hint, details={**details, "http_status": issued}, title=title)
         return
     actions = granted(issued[1], repository)
-    role, api_status = (None, 0) if who.robot else _role(ctx, client, registry, project, who)
+    role, api_status = (None, 0) if who.robot else _role(ctx, rec, client, registry, project, who)
     details.update(granted=sorted(actions), role=role)
     as_role = f" (role {role})" if role else ""
     if "push" in actions:
@@ -691,7 +681,7 @@ def _username_layer(rec: Recorder, registry: str, who: Identity) -> None:
 
 
 def _tls_layer(ctx: Context, rec: Recorder, client: httpx.Client, registry: str) -> Challenge | None:
-    challenge = _challenge(ctx, client, registry)
+    challenge = _challenge(ctx, rec, client, registry)
     details = {"registry": registry}
     if isinstance(challenge, Problem):
         if challenge.answered:
@@ -848,7 +838,7 @@ def run_robot(ctx: Context, rec: Recorder) -> None:
         return
     who = Identity(robot.name, robot.secret, robot=True)
     with ctx.http(timeout=rec.step_timeout(ctx.timeout)) as client:
-        challenge = _challenge(ctx, client, registry)
+        challenge = _challenge(ctx, rec, client, registry)
         if isinstance(challenge, Problem):
             _record_problem(rec, "harbor.robot.auth", challenge, {"registry": registry}, "Robot login")
             return
@@ -928,7 +918,9 @@ CHECKS: tuple[Check, ...] = (
         run=run_user,
         needs=("vpn.harbor",),
         diagnoses=(*HARBOR_DIAGNOSES, NOT_CONFIGURED, *_NETWORK),
-        budget=6.0,
+        # A credential helper (1) + /v2/, token, /v2/ with it (3) + token and role per project
+        # (2 each), one timeout apiece: room for three projects on a slow but answering registry.
+        budget=10.0,
         import_allowance_s=2.0,
         help="docker login for the registry, username, login and push permission per project.",
     ),
@@ -940,7 +932,8 @@ CHECKS: tuple[Check, ...] = (
         run=run_robot,
         needs=("vpn.harbor",),
         diagnoses=(*ROBOT_DIAGNOSES, NOT_CONFIGURED, BLOCKED, *_NETWORK),
-        budget=6.0,
+        # /v2/, token, /v2/ with it (3) + a token per project (1 each; robots have no role to read).
+        budget=8.0,
         help="A robot account .json file: expiry, login and push permission.",
     ),
     Check(

@@ -42,10 +42,11 @@ from aisg_check.network import (
     NETWORK_DIAGNOSES,
     TLS_UNTRUSTED_CERT,
     classify_tls_error,
+    find_ssl_error,
     proxy_for,
 )
 from aisg_check.runner import NOT_CONFIGURED
-from aisg_check.secrets import Secret
+from aisg_check.secrets import Secret, jwt_claims
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -301,17 +302,9 @@ def _kubeconfig(ctx: Context, rec: Recorder) -> tuple[kubeconfig.Kubeconfig, kub
 # -- layer 2: login -------------------------------------------------------------------------
 
 
-def jwt_claims(token: str) -> dict[str, Any] | None:
-    """A JWT's claims, decoded without verification (only to read exp, iss and names)."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
-        claims = json.loads(payload)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        return None
-    return claims if isinstance(claims, dict) else None
+def _claims(token: str) -> dict[str, Any] | None:
+    """A JWT's claims (unverified: only exp, iss and names are read); None when it is not one."""
+    return jwt_claims(token) or None
 
 
 def _name_of(claims: Mapping[str, Any]) -> str | None:
@@ -387,7 +380,7 @@ def _oidc(
             details=base,
         )
         raise _Stop
-    claims = jwt_claims(id_token) if id_token else None
+    claims = _claims(id_token) if id_token else None
     if id_token and claims is None and not refresh_token:
         # The kubernetes client would silently send no token at all here.
         rec.fail(
@@ -425,7 +418,7 @@ def _oidc(
             )
             raise _Stop
         id_token = _refresh(ctx, rec, issuer, cfg, refresh_token, hint, base)
-        claims = jwt_claims(id_token) or {}
+        claims = _claims(id_token) or {}
         exp = _exp(claims)
         refreshed = True
     assert claims is not None
@@ -439,7 +432,7 @@ def _oidc(
     cred = Credential("oidc", Secret(id_token), username=name, details=details)
     # The login lasts as long as the refresh-token (Keycloak's is a JWT with the session's exp);
     # without one, only as long as the id-token.
-    session_end = _exp(jwt_claims(refresh_token)) if refresh_token else exp
+    session_end = _exp(_claims(refresh_token)) if refresh_token else exp
     if session_end is not None and session_end - now < EXPIRES_SOON_S:
         minutes = max(0, round((session_end - now) / 60))
         rec.warn(
@@ -468,7 +461,7 @@ def _refresh(
     import httpx
 
     def unreachable(summary: str, exc: BaseException | None = None) -> _Stop:
-        tls = _find_ssl_error(exc) if exc else None
+        tls = find_ssl_error(exc) if exc else None
         if tls is not None:
             diagnosis, text = classify_tls_error(_host(issuer), tls)
             rec.fail(STEP_LOGIN, diagnosis, text + " (the Run:ai login server)", details=dict(base))
@@ -559,7 +552,11 @@ def _exec(
         {"apiVersion": api_version, "kind": "ExecCredential", "spec": {"interactive": False}}
     )
     base = {"auth": "exec", "command": Path(command).name}
-    hint = f"Run `{' '.join(argv)}` yourself to see the error, or log in again: `{_login_hint(ctx, config)}`."
+    # Only the command's name: its arguments may carry a client secret (`--oidc-client-secret X`).
+    hint = (
+        f"Run the credential plugin `{Path(command).name}` of user '{sel.user_name}' yourself, with the "
+        f"arguments the kubeconfig gives it, to see the error; or log in again: `{_login_hint(ctx, config)}`."
+    )
     timeout = rec.step_timeout(ctx.timeout)
     result = ctx.run(argv, timeout=timeout, env=env)
     if result.not_found:
@@ -604,7 +601,7 @@ def _exec(
         raise _Stop
     details: dict[str, Any] = {**base, "expires": status.get("expirationTimestamp")}
     token = str(status.get("token") or "")
-    claims = jwt_claims(token) if token else None
+    claims = _claims(token) if token else None
     name = _name_of(claims) if claims else None
     details["username"] = name
     rec.ok(
@@ -637,7 +634,7 @@ def _static_token(ctx: Context, rec: Recorder, sel: kubeconfig.Selection) -> Cre
             )
             raise _Stop from None
     ctx.scrubber.add(token)
-    claims = jwt_claims(token)
+    claims = _claims(token)
     name = _name_of(claims) if claims else None
     details = {"auth": "token", "username": name}
     rec.ok(
@@ -725,21 +722,6 @@ def _host(url: str) -> str:
     from urllib.parse import urlsplit
 
     return urlsplit(url).hostname or url
-
-
-def _find_ssl_error(exc: BaseException | None) -> ssl.SSLError | None:
-    """urllib3 and httpx wrap the ssl error a few levels deep (cause, context or args)."""
-    seen: set[int] = set()
-    stack: list[Any] = [exc]
-    while stack:
-        item = stack.pop()
-        if not isinstance(item, BaseException) or id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, ssl.SSLError):
-            return item
-        stack.extend([item.__cause__, item.__context__, *item.args])
-    return None
 
 
 @contextmanager
@@ -833,7 +815,7 @@ def _api_client(sel: kubeconfig.Selection, cred: Credential | None, pool: Any) -
 
 def _api_error(ctx: Context, rec: Recorder, step: str, sel: kubeconfig.Selection, exc: Exception) -> None:
     """Record a transport failure (no HTTP status): TLS, refused, timeout."""
-    tls = _find_ssl_error(exc)
+    tls = find_ssl_error(exc)
     details = {"server": sel.server}
     if tls is not None:
         diagnosis, summary = classify_tls_error(_host(sel.server), tls)
