@@ -200,6 +200,8 @@ def _run(
 
         progress = LiveProgress(len(checks), color=_use_color(no_color, env, sys.stderr))
     events: Events = progress or Events()
+    if any(c.component == "mlflow" for c in checks):  # MLflow's telemetry, off before its import thread
+        os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
     if progress is not None:
         with progress:
             report = run_checks(ctx, checks, events)

@@ -223,9 +223,12 @@ def test_uri_not_set_blocks_everything() -> None:
     assert results[check.SERVER].status is Status.SKIP and results[check.SERVER].blocked_by == check.S
 
 
-def test_uri_not_http_is_not_set() -> None:
-    results = _run("file:///tmp/mlruns")
-    assert results[check.S].code == "MLFLOW_URI_NOT_SET"
+def test_uri_not_http_is_rejected_with_the_settings() -> None:
+    # The settings refuse it before any check runs (the check would say MLFLOW_URI_NOT_SET).
+    from aisg_check.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"mlflow\.tracking_uri"):
+        _run("file:///tmp/mlruns")
 
 
 def test_credentials_in_uri_warn_and_are_never_shown(mlflow_platform: Any) -> None:
@@ -455,7 +458,8 @@ def test_secrets_never_in_any_output(
         ["mlflow", "--tracking-uri", uri, "--experiment", NO_BUCKET, "--format", fmt, "--verbose"], env=env
     )
     assert result.returncode == 1, result.stderr
-    assert "MLFLOW_ARTIFACT_UPLOAD_FAILED" in result.stdout and "MLFLOW_URI_HAS_CREDENTIALS" in result.stdout
+    assert "MLFLOW_ARTIFACT_UPLOAD_FAILED" in result.stdout, result.stdout
+    assert "MLFLOW_URI_HAS_CREDENTIALS" in result.stdout, result.stdout
     for secret in (WRITER_PASSWORD, AWS_SECRET):
         assert secret not in result.stdout and secret not in result.stderr
 
@@ -463,3 +467,262 @@ def test_secrets_never_in_any_output(
 def test_import_does_not_load_mlflow() -> None:
     code = "import sys, aisg_check.registry; sys.exit('mlflow' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+# -- review fixes: answers that are not MLflow's ----------------------------------------------------
+
+GET_BY_NAME = "/api/2.0/mlflow/experiments/get-by-name"
+CREATE = "/api/2.0/mlflow/experiments/create"
+SEARCH = "/api/2.0/mlflow/experiments/search"
+
+
+def _answer(status: int, body: bytes, ctype: str, **headers: str) -> Any:
+    def handler(h: Any) -> None:
+        h.send_response(status)
+        h.send_header("Content-Type", ctype)
+        for name, value in headers.items():
+            h.send_header(name, value)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        if h.command != "HEAD":
+            h.wfile.write(body)
+
+    return handler
+
+
+_HTML = b"<!doctype html><html><body><form>Sign in</form></body></html>"
+_NOT_FOUND = json.dumps({"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "nope"}).encode()
+
+
+def _html(status: int) -> Any:
+    return _answer(status, _HTML, "text/html; charset=utf-8")
+
+
+def _run_against(routes: dict[str, Any], **mlflow: Any) -> dict[str, CheckResult]:
+    from tests.servers.tls import HTTPServer
+
+    server = HTTPServer(routes=routes)
+    try:
+        ctx = make_context(
+            {"timeout": 2, "mlflow": {"tracking_uri": server.url("127.0.0.1").rstrip("/"), **mlflow}},
+            env=_env(),
+        )
+        return {r.id: r for r in run_checks(ctx, list(check.CHECKS)).results}
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        (_html(200), "an HTML page (HTTP 200)"),
+        (_html(404), "an HTML page (HTTP 404)"),
+        (
+            _answer(302, b"", "text/plain", Location="http://127.0.0.1:9/login?next=%2F&token=x"),
+            "a redirect (HTTP 302 to http://127.0.0.1:9/login)",
+        ),
+        (_answer(404, b'{"detail": "Not Found"}', "application/json"), "HTTP 404 without MLflow's JSON"),
+    ],
+    ids=["html-200", "html-404", "redirect-302", "json-404-not-mlflow"],
+)
+def test_not_an_mlflow_server_is_an_unexpected_answer(answer: Any, said: str) -> None:
+    results = _run_against({GET_BY_NAME: answer})
+    auth = results[check.AUTH]
+    assert auth.code == "ENDPOINT_UNEXPECTED_ANSWER", _statuses(results)
+    assert said in auth.summary and "token" not in auth.summary
+    assert "mlflow.tracking_uri" in (auth.hint or "") and "not an MLflow tracking server" in (auth.hint or "")
+    assert results[check.EXPERIMENT].blocked_by == check.AUTH
+    assert not any(r.code == "CHECK_CRASHED" for r in results.values())
+
+
+def test_create_experiment_answered_with_html_is_not_a_crash() -> None:
+    results = _run_against(
+        {GET_BY_NAME: _answer(404, _NOT_FOUND, "application/json"), CREATE: _html(200)},
+        experiment="new-one",
+        create_experiment=True,
+    )
+    assert results[check.AUTH].status is Status.PASS, _statuses(results)
+    assert results[check.EXPERIMENT].code == "ENDPOINT_UNEXPECTED_ANSWER", _statuses(results)
+    assert "mlflow.tracking_uri" in (results[check.EXPERIMENT].hint or "")
+
+
+def test_experiment_search_answered_with_html_still_reports_not_found() -> None:
+    results = _run_against(
+        {GET_BY_NAME: _answer(404, _NOT_FOUND, "application/json"), SEARCH: _html(200)}, experiment="x"
+    )
+    assert results[check.EXPERIMENT].code == "MLFLOW_EXPERIMENT_NOT_FOUND", _statuses(results)
+    assert "did you mean" not in results[check.EXPERIMENT].summary
+
+
+# -- review fixes: static AWS keys only, never the credential chain ---------------------------------
+
+
+def test_credential_process_profile_is_not_run(
+    mlflow_platform: Any, moto_server: Any, bucket: str, home: Path
+) -> None:
+    marker = home / "credential-process-ran"
+    helper = home / "helper.py"
+    helper.write_text(f"open({str(marker)!r}, 'w').close()\nraise SystemExit(1)\n")
+    (home / ".aws").mkdir()
+    (home / ".aws" / "config").write_text(
+        f"[profile helper]\ncredential_process = {sys.executable} {helper}\nregion = us-east-1\n"
+    )
+    env = _env(MLFLOW_S3_ENDPOINT_URL=moto_server.url, AWS_PROFILE="helper", AWS_DEFAULT_REGION="us-east-1")
+    before = _objects(moto_server.url)
+    results = _run(mlflow_platform.url, DIRECT, env)
+    artifact = results[check.ARTIFACT]
+    assert artifact.code == "MLFLOW_ARTIFACT_CREDENTIALS", _statuses(results)
+    assert "credential_process" in artifact.summary and "not supported" in artifact.summary
+    assert not marker.exists(), "the credential_process helper was run"
+    assert _objects(moto_server.url) == before
+    assert results[check.CLEANUP].status is Status.PASS
+
+
+def test_role_arn_profile_is_not_followed(
+    mlflow_platform: Any, moto_server: Any, bucket: str, home: Path
+) -> None:
+    from tests.servers.tls import closed_port
+
+    (home / ".aws").mkdir()
+    (home / ".aws" / "credentials").write_text(
+        f"[base]\naws_access_key_id = {AWS_KEY}\naws_secret_access_key = {AWS_SECRET}\n"
+    )
+    (home / ".aws" / "config").write_text(
+        "[profile assumed]\nrole_arn = arn:aws:iam::123456789012:role/preflight\nsource_profile = base\n"
+    )
+    # Should anything try STS anyway, it gets a closed loopback port, never amazonaws.com.
+    dead = f"http://127.0.0.1:{closed_port()}"
+    env = _env(
+        MLFLOW_S3_ENDPOINT_URL=moto_server.url,
+        AWS_PROFILE="assumed",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_ENDPOINT_URL=dead,
+        AWS_ENDPOINT_URL_STS=dead,
+    )
+    results = _run(mlflow_platform.url, DIRECT, env)
+    artifact = results[check.ARTIFACT]
+    assert artifact.code == "MLFLOW_ARTIFACT_CREDENTIALS", _statuses(results)
+    assert "role_arn" in artifact.summary and "not supported" in artifact.summary
+    assert AWS_SECRET not in json.dumps([r.to_dict() for r in results.values()])
+
+
+def test_static_keys_from_a_profile_in_the_contexts_home(
+    mlflow_platform: Any, moto_server: Any, bucket: str, home: Path
+) -> None:
+    (home / "keys.ini").write_text(
+        f"[ecs]\naws_access_key_id = {AWS_KEY}\naws_secret_access_key = {AWS_SECRET}\n"
+    )
+    env = _env(
+        MLFLOW_S3_ENDPOINT_URL=moto_server.url,
+        AWS_PROFILE="ecs",
+        AWS_SHARED_CREDENTIALS_FILE="~/keys.ini",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    ctx = make_context(
+        {"timeout": 5, "mlflow": {"tracking_uri": mlflow_platform.url, "experiment": DIRECT}}, env=env
+    )
+    results = {r.id: r for r in run_checks(ctx, list(check.CHECKS)).results}
+    assert all(r.status is Status.PASS for r in results.values()), _statuses(results)
+    assert AWS_SECRET not in ctx.scrubber.scrub(f"x {AWS_SECRET} y")
+    run_id = results[check.LOG].details["run_id"]
+    assert not [k for k in _objects(moto_server.url) if run_id in k]
+
+
+# -- review fixes: os.environ and the lock ------------------------------------------------------------
+
+
+def test_the_check_sets_nothing_process_wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The CLI switches MLflow's telemetry off before any check thread starts; the check itself
+    # must not write os.environ outside a client call (other checks run in threads meanwhile).
+    monkeypatch.delenv("MLFLOW_DISABLE_TELEMETRY", raising=False)
+    _run_against({GET_BY_NAME: _html(200)})
+    assert "MLFLOW_DISABLE_TELEMETRY" not in os.environ
+
+
+def test_a_held_client_lock_fails_in_time_instead_of_hanging(mlflow_platform: Any) -> None:
+    # As if an MLflow check abandoned at its deadline were still inside a client call.
+    assert check._ENV_LOCK.acquire(timeout=5)
+    try:
+        started = time.monotonic()
+        ctx = make_context(
+            {"timeout": 2, "mlflow": {"tracking_uri": mlflow_platform.url, "experiment": PROXIED}}, env=_env()
+        )
+        results = {r.id: r for r in run_checks(ctx, list(check.CHECKS)).results}
+        elapsed = time.monotonic() - started
+    finally:
+        check._ENV_LOCK.release()
+    assert results[check.LOG].code == "MLFLOW_LOG_FAILED", _statuses(results)
+    assert "TimeoutError" in results[check.LOG].summary
+    assert elapsed < 8
+
+
+def test_client_timeout_follows_the_time_left_at_each_call(mlflow_platform: Any) -> None:
+    from aisg_check.check import Recorder
+
+    ctx = make_context({"timeout": 5, "mlflow": {"tracking_uri": mlflow_platform.url}}, env=_env())
+    left = [100.0]
+    rec = Recorder(
+        check.CHECKS[0], docs_base_url="https://docs.invalid/", deadline_at=lambda: time.monotonic() + left[0]
+    )
+    target = check._settings(ctx, rec)
+    assert target is not None
+    session = check._Session(ctx, rec, target)
+    seen = []
+    for remaining in (100.0, 2.5):
+        left[0] = remaining
+        seen.append(session.call(lambda: os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"]))
+    assert seen == ["5", "3"]
+    assert "MLFLOW_HTTP_REQUEST_TIMEOUT" not in os.environ
+
+
+# -- review fixes: the deadline --------------------------------------------------------------------------
+
+
+def _run_with_deadline(uri: str, left: Any, experiment: str = PROXIED) -> dict[str, CheckResult]:
+    """The check run directly with a recorder whose deadline is `left(rec)` seconds away."""
+    from aisg_check.check import Recorder
+
+    ctx = make_context({"timeout": 5, "mlflow": {"tracking_uri": uri, "experiment": experiment}}, env=_env())
+    rec: Recorder
+    rec = Recorder(
+        check.CHECKS[0],
+        docs_base_url="https://docs.invalid/",
+        deadline_at=lambda: time.monotonic() + left(rec),
+    )
+    check.run(ctx, rec)
+    return {r.id: r for r in rec.results}
+
+
+def test_too_little_time_left_skips_the_run_without_creating_one(mlflow_platform: Any) -> None:
+    def count() -> int:
+        return len(_preflight_runs(mlflow_platform, PROXIED)) + len(
+            _preflight_runs(mlflow_platform, PROXIED, deleted=True)
+        )
+
+    before = count()
+    results = _run_with_deadline(mlflow_platform.url, lambda rec: 8.0)  # less than 2 x 5 s
+    assert results[check.EXPERIMENT].status is Status.PASS, _statuses(results)
+    for step in (check.LOG, check.ARTIFACT, check.CLEANUP):
+        assert results[step].status is Status.SKIP and results[step].code == "MLFLOW_NO_TIME_LEFT"
+    assert count() == before
+
+
+def test_too_little_time_for_the_artifact_still_cleans_up(mlflow_platform: Any) -> None:
+    results = _run_with_deadline(
+        mlflow_platform.url, lambda rec: 100.0 if not rec.recorded(check.LOG) else 8.0
+    )
+    assert results[check.LOG].status is Status.PASS, _statuses(results)
+    assert results[check.ARTIFACT].status is Status.SKIP
+    assert results[check.ARTIFACT].code == "MLFLOW_NO_TIME_LEFT"
+    assert results[check.CLEANUP].status is Status.PASS, _statuses(results)
+    run_id = results[check.LOG].details["run_id"]
+    assert run_id not in {r["info"]["run_id"] for r in _preflight_runs(mlflow_platform, PROXIED)}
+    assert not _stored_artifact(mlflow_platform, PROXIED, run_id).exists()
+
+
+def test_credential_errors_are_matched_as_words_not_inside_run_ids() -> None:
+    # A run id is hex: "403" inside it once turned NoSuchBucket into a credentials failure.
+    text = "NoSuchBucket when calling ListObjectsV2 for run 9ee0c77296a94037b9649ebc9396bf47"
+    assert check._CREDENTIAL_ERRORS.search(text) is None
+    assert check._CREDENTIAL_ERRORS.search("An error occurred (InvalidAccessKeyId) when calling PutObject")
+    assert check._CREDENTIAL_ERRORS.search("An error occurred (403) when calling the HeadObject operation")

@@ -20,11 +20,11 @@ import difflib
 import logging
 import math
 import os
-import ssl
+import re
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,11 +33,20 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from aisg_check.check import Check, Recorder, Step
 from aisg_check.context import Context
 from aisg_check.model import CONTACT_MLOPS, Diagnosis
-from aisg_check.network import ENDPOINT_HTTP_ERROR, NETWORK_DIAGNOSES, TLS_UNTRUSTED_CERT, classify_tls_error
+from aisg_check.network import (
+    ENDPOINT_HTTP_ERROR,
+    ENDPOINT_UNEXPECTED_ANSWER,
+    NETWORK_DIAGNOSES,
+    TLS_UNTRUSTED_CERT,
+    classify_tls_error,
+    find_ssl_error,
+)
 from aisg_check.secrets import strip_userinfo
 
 if TYPE_CHECKING:
     import httpx
+
+    from aisg_check.checks.ecs import Keys
 
 MLFLOW_URI_NOT_SET = Diagnosis(
     "MLFLOW_URI_NOT_SET",
@@ -142,6 +151,15 @@ MLFLOW_CLEANUP_FAILED = Diagnosis(
     "tagged aisg-check.preflight=true.",
     "Delete the run named in the summary in the MLflow UI.",
 )
+MLFLOW_NO_TIME_LEFT = Diagnosis(
+    "MLFLOW_NO_TIME_LEFT",
+    "Not enough time left for the test run",
+    "The earlier layers (or loading the MLflow client) used most of the check's time limit, so the "
+    "test run or its artifact was skipped rather than cut off half-way with a run left behind.",
+    "Run again with a larger --timeout (for example `--timeout 30`); if the server is always this "
+    "slow, tell the MLOps team.",
+    CONTACT_MLOPS,
+)
 
 DIAGNOSES = (
     MLFLOW_URI_NOT_SET,
@@ -156,6 +174,7 @@ DIAGNOSES = (
     MLFLOW_ARTIFACT_CREDENTIALS,
     MLFLOW_ARTIFACT_UPLOAD_FAILED,
     MLFLOW_CLEANUP_FAILED,
+    MLFLOW_NO_TIME_LEFT,
 )
 
 DEFAULT_EXPERIMENT = "Default"  # MLflow's own, used by the client when none is named
@@ -198,8 +217,23 @@ _CLIENT_ENV = (
     "REQUESTS_CA_BUNDLE",
 )
 _S3_ENDPOINT_ENV = ("MLFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
-# os.environ is process-wide and checks run in threads: one client phase at a time.
+# os.environ is process-wide and checks run in threads. This lock only serialises MLflow client
+# calls with each other (two MLflow checks, or an abandoned one still inside a call); other
+# checks never read these variables from os.environ (they use the context's env), which is why
+# each window is one client call, kept as short as possible.
 _ENV_LOCK = threading.Lock()
+# Profile settings that make botocore run something (a subprocess, STS, SSO) to get keys: the
+# check reads static keys only, and stops before the client would follow any of these.
+_FOLLOWED_AWS_FORMS = (
+    "role_arn",
+    "credential_process",
+    "web_identity_token_file",
+    "sso_session",
+    "sso_start_url",
+    "sso_account_id",
+)
+# Before the run and before the artifact: the layer's requests and the cleanup must fit.
+_TIME_FACTOR = 2.0
 
 
 @dataclass(frozen=True)
@@ -340,15 +374,6 @@ def _settings(ctx: Context, rec: Recorder) -> Target | None:
 # -- layer 2: server -------------------------------------------------------------------------
 
 
-def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
 def _insecure(ctx: Context) -> bool:
     return ctx.env.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() in ("1", "true", "yes")
 
@@ -362,7 +387,7 @@ def _server(ctx: Context, rec: Recorder, target: Target) -> bool:
         with ctx.http(verify=not _insecure(ctx), timeout=rec.step_timeout(ctx.timeout)) as client:
             response = client.get(url)
     except httpx.HTTPError as exc:
-        tls = _ssl_error(exc)
+        tls = find_ssl_error(exc)
         if tls is not None:
             diagnosis, summary = classify_tls_error(host, tls)
             hint = None
@@ -407,16 +432,70 @@ def _api(
         return ctx.scrubber.scrub(f"{type(exc).__name__}: {exc}")
 
 
-def _server_message(response: httpx.Response) -> str:
+def _json(response: httpx.Response) -> dict[str, Any] | None:
+    """The body as a JSON object: MLflow's REST API answers nothing else (errors included)."""
     try:
         body = response.json()
-        text = str(body.get("message") or body)
-    except ValueError:
-        text = response.text
+    except ValueError:  # an HTML page, a login form, an empty redirect
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _server_message(response: httpx.Response) -> str:
+    body = _json(response)
+    text = str(body.get("message") or body) if body is not None else response.text
     return text.strip()[:200]
 
 
-def _auth(ctx: Context, rec: Recorder, target: Target) -> httpx.Response | None:
+def _unexpected(
+    ctx: Context, rec: Recorder, step: str, target: Target, response: httpx.Response, what: str
+) -> None:
+    """Something answered at the URL, but not an MLflow tracking server's API."""
+    status = response.status_code
+    ctype = response.headers.get("content-type", "").split(";")[0].strip()
+    details: dict[str, Any] = {"http_status": status, "content_type": ctype or None}
+    if 300 <= status < 400:
+        location = response.headers.get("location", "")
+        shown = urlunsplit((*urlsplit(strip_userinfo(location))[:3], "", "")) if location else "?"
+        details["location"] = shown
+        answer = f"a redirect (HTTP {status} to {shown})"
+    elif "html" in ctype or response.text.lstrip()[:1] == "<":
+        answer = f"an HTML page (HTTP {status})"
+    else:
+        answer = f"HTTP {status} without MLflow's JSON"
+    rec.fail(
+        step,
+        ENDPOINT_UNEXPECTED_ANSWER,
+        f"{target.uri} answered {what} with {answer}: it is not an MLflow tracking server's API",
+        hint=f"{target.uri} is not an MLflow tracking server: check mlflow.tracking_uri "
+        "(MLFLOW_TRACKING_URI or --tracking-uri) against the URL the MLOps team gave you: the "
+        "server's base URL, not a page of its UI or a login portal.",
+        details=details,
+    )
+
+
+def _is_mlflow_answer(status: int, body: dict[str, Any] | None) -> bool:
+    """Whether the experiment lookup was answered by MLflow itself (not a portal or a proxy)."""
+    if status == 403:
+        return True  # the basic-auth app answers 403 in plain text
+    if body is None:
+        return False
+    if status == 200:
+        return isinstance(body.get("experiment"), dict)
+    if status == 404:
+        return body.get("error_code") == "RESOURCE_DOES_NOT_EXIST"
+    return bool(body.get("error_code"))
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    """The experiment lookup's answer, checked to come from MLflow."""
+
+    status: int
+    body: dict[str, Any]
+
+
+def _auth(ctx: Context, rec: Recorder, target: Target) -> _Lookup | None:
     """Look the experiment up by name: the answer tells both who we are and what exists."""
     response = _api(
         ctx,
@@ -454,11 +533,15 @@ def _auth(ctx: Context, rec: Recorder, target: Target) -> httpx.Response | None:
             details=details,
         )
         return None
+    body = _json(response)
+    if not _is_mlflow_answer(response.status_code, body):
+        _unexpected(ctx, rec, AUTH, target, response, "the experiment lookup")
+        return None
     if target.has_credentials:
         rec.ok(AUTH, f"Signed in to {target.uri} as {target.who}", details=details)
     else:
         rec.ok(AUTH, f"{target.uri} accepts requests without credentials", details=details)
-    return response
+    return _Lookup(response.status_code, body or {})
 
 
 def _close_names(ctx: Context, rec: Recorder, target: Target) -> list[str]:
@@ -468,13 +551,16 @@ def _close_names(ctx: Context, rec: Recorder, target: Target) -> list[str]:
     )
     if isinstance(response, str) or response.status_code != 200:
         return []
-    names = [str(e.get("name")) for e in response.json().get("experiments", [])]
+    found = (_json(response) or {}).get("experiments")
+    if not isinstance(found, list):
+        return []
+    names = [str(e.get("name")) for e in found if isinstance(e, dict)]
     return difflib.get_close_matches(target.experiment, names, n=3, cutoff=0.5)
 
 
-def _experiment(ctx: Context, rec: Recorder, target: Target, response: httpx.Response) -> Experiment | None:
+def _experiment(ctx: Context, rec: Recorder, target: Target, lookup: _Lookup) -> Experiment | None:
     name = target.experiment
-    if response.status_code == 403:
+    if lookup.status == 403:
         rec.fail(
             EXPERIMENT,
             MLFLOW_FORBIDDEN,
@@ -483,22 +569,21 @@ def _experiment(ctx: Context, rec: Recorder, target: Target, response: httpx.Res
             details={"experiment": name, "http_status": 403},
         )
         return None
-    body: dict[str, Any] = {}
-    if response.status_code == 200:
-        body = response.json().get("experiment", {})
+    body: dict[str, Any] = lookup.body.get("experiment", {}) if lookup.status == 200 else {}
     if body and body.get("lifecycle_stage", "active") == "active":
-        found = Experiment(str(body["experiment_id"]), name, str(body.get("artifact_location", "")))
+        found = Experiment(str(body.get("experiment_id")), name, str(body.get("artifact_location", "")))
         rec.ok(
             EXPERIMENT,
             f"Experiment '{name}' found (id {found.id})",
             details={"experiment_id": found.id, "artifact_location": found.artifact_location},
         )
         return found
-    if response.status_code not in (200, 404):
+    if lookup.status not in (200, 404):
+        message = str(lookup.body.get("message") or lookup.body.get("error_code"))[:200]
         rec.fail(
             EXPERIMENT,
             MLFLOW_LOG_FAILED,
-            f"Looking up experiment '{name}' failed: HTTP {response.status_code} {_server_message(response)}",
+            f"Looking up experiment '{name}' failed: HTTP {lookup.status} {message}",
         )
         return None
     deleted = bool(body)
@@ -536,13 +621,19 @@ def _create_experiment(ctx: Context, rec: Recorder, target: Target) -> Experimen
             message = status if isinstance(response, str) else f"{status} {_server_message(response)}"
             rec.fail(EXPERIMENT, MLFLOW_LOG_FAILED, f"Creating experiment '{name}' failed: {message}")
         return None
-    experiment_id = str(response.json()["experiment_id"])
+    created = _json(response)
+    if created is None or not created.get("experiment_id"):
+        _unexpected(ctx, rec, EXPERIMENT, target, response, "the request to create an experiment")
+        return None
+    experiment_id = str(created["experiment_id"])
     fetched = _api(
         ctx, rec, target, "GET", "/api/2.0/mlflow/experiments/get", params={"experiment_id": experiment_id}
     )
     location = ""
     if not isinstance(fetched, str) and fetched.status_code == 200:
-        location = str(fetched.json().get("experiment", {}).get("artifact_location", ""))
+        experiment = (_json(fetched) or {}).get("experiment")
+        if isinstance(experiment, dict):
+            location = str(experiment.get("artifact_location", ""))
     rec.ok(
         EXPERIMENT,
         f"Experiment '{name}' created (id {experiment_id}), as --create-experiment asked",
@@ -554,7 +645,9 @@ def _create_experiment(ctx: Context, rec: Recorder, target: Target) -> Experimen
 # -- the MLflow client's environment ---------------------------------------------------------------
 
 
-def _client_overrides(ctx: Context, target: Target, timeout: float) -> dict[str, str | None]:
+def _client_overrides(
+    ctx: Context, target: Target, timeout: float, aws: Keys | None = None
+) -> dict[str, str | None]:
     """What os.environ must say while the MLflow client runs (None: unset)."""
     wanted: dict[str, str | None] = {name: ctx.env.get(name) for name in _CLIENT_ENV}
     if target.source == "the tracking URI":
@@ -564,6 +657,17 @@ def _client_overrides(ctx: Context, target: Target, timeout: float) -> dict[str,
     trusted = wanted["MLFLOW_TRACKING_SERVER_CERT_PATH"] or wanted["REQUESTS_CA_BUNDLE"]
     if ctx.settings.ca_bundle and not trusted:
         wanted["MLFLOW_TRACKING_SERVER_CERT_PATH"] = str(ctx.path(ctx.settings.ca_bundle))
+    # boto3 reads the same aws files the check read (`~` is the context's home).
+    wanted["AWS_SHARED_CREDENTIALS_FILE"] = str(
+        ctx.path(wanted["AWS_SHARED_CREDENTIALS_FILE"] or "~/.aws/credentials")
+    )
+    wanted["AWS_CONFIG_FILE"] = str(ctx.path(wanted["AWS_CONFIG_FILE"] or "~/.aws/config"))
+    if aws is not None:
+        # The static keys the check resolved, as variables: boto3 takes them first and never
+        # runs the rest of its credential chain (credential_process, STS, SSO).
+        wanted["AWS_ACCESS_KEY_ID"] = aws.access_key_id
+        wanted["AWS_SECRET_ACCESS_KEY"] = aws.secret.reveal()
+        wanted["AWS_SESSION_TOKEN"] = aws.token.reveal() if aws.token else None
     wanted.update(
         # By default a call to a dead server is retried 7 times with back-off factor 2 and a
         # 120 s timeout (minutes): one attempt within the step timeout, so the check reports
@@ -572,6 +676,9 @@ def _client_overrides(ctx: Context, target: Target, timeout: float) -> dict[str,
         MLFLOW_HTTP_REQUEST_MAX_RETRIES="0",
         MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR="0",
         MLFLOW_HTTP_REQUEST_BACKOFF_JITTER="0",
+        # Already set process-wide by the CLI before any check thread starts (MLflow starts its
+        # telemetry on import); repeated here for callers that run the check without the CLI.
+        MLFLOW_DISABLE_TELEMETRY="true",
         # boto3 (direct S3 artifacts): one attempt, and never the EC2 metadata service, which a
         # laptop does not have and which is not on loopback.
         AWS_MAX_ATTEMPTS="1",
@@ -581,13 +688,19 @@ def _client_overrides(ctx: Context, target: Target, timeout: float) -> dict[str,
 
 
 @contextlib.contextmanager
-def _client_env(overrides: Mapping[str, str | None]) -> Iterator[None]:
-    """Apply `overrides` to os.environ for the client steps and put back what was there.
+def _client_env(overrides: Mapping[str, str | None], lock_timeout: float) -> Iterator[None]:
+    """Apply `overrides` to os.environ for one client call and put back what was there.
 
-    Changes only what differs, under a lock; mlflow's own logger is quietened meanwhile so its
-    warnings do not reach the terminal around the report.
+    Changes only what differs, under `_ENV_LOCK`, which only serialises MLflow with itself. It
+    is taken with a timeout: a check the runner abandoned at its deadline may still sit inside
+    a call, and a later call must fail in time rather than wait on it forever. mlflow's own
+    logger is quietened meanwhile so its warnings do not reach the terminal around the report.
     """
-    with _ENV_LOCK:
+    if not _ENV_LOCK.acquire(timeout=max(0.0, lock_timeout)):
+        raise TimeoutError(
+            "another MLflow client call (an abandoned check?) still holds the client environment"
+        )
+    try:
         saved = {name: os.environ.get(name) for name in overrides}
         logger = logging.getLogger("mlflow")
         level = logger.level
@@ -604,8 +717,41 @@ def _client_env(overrides: Mapping[str, str | None]) -> Iterator[None]:
             for name, value in saved.items():
                 if value is None:
                     os.environ.pop(name, None)
-                else:
+                elif os.environ.get(name) != value:
                     os.environ[name] = value
+    finally:
+        _ENV_LOCK.release()
+
+
+class _Session:
+    """The MLflow client's calls, each in its own short os.environ window, each with the step
+    timeout that is left at that moment (a slow step leaves less to the next)."""
+
+    def __init__(self, ctx: Context, rec: Recorder, target: Target) -> None:
+        self.ctx, self.rec, self.target = ctx, rec, target
+        self.aws: Keys | None = None  # the static keys for a direct S3 store, once resolved
+
+    def call(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        timeout = self.rec.step_timeout(self.ctx.timeout)
+        with _client_env(_client_overrides(self.ctx, self.target, timeout, self.aws), timeout):
+            return fn(*args, **kwargs)
+
+
+def _time_left_for(ctx: Context, rec: Recorder, steps: tuple[str, ...], what: str) -> bool:
+    """Whether the next layer and the cleanup fit before the hard deadline; if not, the layers
+    in `steps` are skipped (a run cut off half-way would stay behind)."""
+    left = rec.remaining()
+    if left >= _TIME_FACTOR * ctx.timeout:
+        return True
+    for step in steps:
+        rec.skip(
+            step,
+            MLFLOW_NO_TIME_LEFT,
+            f"Skipped {what}: only {left:.1f}s left before the check's deadline, and it needs about "
+            f"{_TIME_FACTOR * ctx.timeout:g}s (timeout {ctx.timeout:g}s) to finish and clean up",
+            details={"seconds_left": round(left, 1), "timeout": ctx.timeout},
+        )
+    return False
 
 
 def _status_of(exc: BaseException) -> int | None:
@@ -624,10 +770,13 @@ def _status_of(exc: BaseException) -> int | None:
 # -- layer 5: the run ----------------------------------------------------------------------------
 
 
-def _log_run(ctx: Context, rec: Recorder, target: Target, experiment: Experiment, client: Any) -> Any:
+def _log_run(
+    ctx: Context, rec: Recorder, target: Target, experiment: Experiment, session: _Session, client: Any
+) -> Any:
     """Create a run; None when the server refused (the run step has failed then)."""
     try:
-        return client.create_run(
+        return session.call(
+            client.create_run,
             experiment.id,
             tags={
                 PREFLIGHT_TAG: "true",
@@ -654,19 +803,20 @@ def _log_run(ctx: Context, rec: Recorder, target: Target, experiment: Experiment
         return None
 
 
-def _log_and_read_back(ctx: Context, rec: Recorder, client: Any, run: Any) -> bool:
+def _log_and_read_back(ctx: Context, rec: Recorder, session: _Session, client: Any, run: Any) -> bool:
     """Params and metrics in one batch, then read back: what the training code relies on."""
     from mlflow.entities import Metric, Param
 
     run_id = run.info.run_id
     now = int(time.time() * 1000)
     try:
-        client.log_batch(
+        session.call(
+            client.log_batch,
             run_id,
             metrics=[Metric(k, v, now, 0) for k, v in METRICS.items()],
             params=[Param(k, v) for k, v in PARAMS.items()],
         )
-        data = client.get_run(run_id).data
+        data = session.call(client.get_run, run_id).data
     except Exception as exc:
         rec.fail(
             LOG,
@@ -699,8 +849,60 @@ def _clean(ctx: Context, exc: BaseException) -> str:
 # -- layer 6: the artifact ------------------------------------------------------------------------
 
 
-def _s3_precheck(ctx: Context, rec: Recorder, artifact_uri: str) -> bool:
-    """Direct S3: without an endpoint the upload would go to Amazon; stop before it does."""
+def _aws_keys(ctx: Context) -> Keys | str | None:
+    """The static AWS keys boto3 would use for the upload, read without its credential chain:
+    the environment, then the profile (AWS_PROFILE, else default) in ~/.aws/credentials and
+    ~/.aws/config. None when there are none; a string says why they cannot be used."""
+    from botocore.configloader import load_config, raw_config_parse
+
+    from aisg_check.checks.ecs import InvalidFile, _aws_files, _env_keys, _keys_in, _read_ini, _shown
+
+    env_keys = _env_keys(ctx)  # registers the secrets with the scrubber
+    if env_keys is not None:
+        return env_keys  # botocore's first provider: it stops here, whatever the profile says
+    if ctx.env.get("AWS_WEB_IDENTITY_TOKEN_FILE") or ctx.env.get("AWS_ROLE_ARN"):
+        return (
+            "AWS_ROLE_ARN/AWS_WEB_IDENTITY_TOKEN_FILE ask for a role through STS, which is not "
+            "supported for this check (it reads static keys only)"
+        )
+    files = _aws_files(ctx)
+    try:  # _read_ini registers every secret in the files with the scrubber
+        creds = _read_ini(ctx, files.credentials, raw_config_parse) or {}
+        config = (_read_ini(ctx, files.config, load_config) or {}).get("profiles", {})
+    except InvalidFile as bad:
+        return f"{bad.path}{f' line {bad.line}' if bad.line else ''} cannot be read: {bad.what}"
+    name = ctx.env.get("AWS_PROFILE") or "default"
+    sections = [
+        (creds.get(name), f"{_shown(ctx, files.credentials)} [{name}]"),
+        (
+            config.get(name),
+            f"{_shown(ctx, files.config)} [{'default' if name == 'default' else 'profile ' + name}]",
+        ),
+    ]
+    present = [(section, label) for section, label in sections if isinstance(section, Mapping)]
+    if not present:
+        if name == "default":
+            return None
+        where = f"{_shown(ctx, files.credentials)} nor {_shown(ctx, files.config)}"
+        return f"profile '{name}' (AWS_PROFILE) is in neither {where}"
+    # botocore tries these before a profile's static keys, so a profile with them is never
+    # "just keys": report it instead of running a subprocess or calling STS/SSO on Amazon.
+    forms = sorted({form for section, _ in present for form in _FOLLOWED_AWS_FORMS if form in section})
+    if forms:
+        return (
+            f"profile '{name}' gets its keys through {', '.join(forms)}, which is not supported for this "
+            "check (it reads static keys only and never runs a credential helper or calls STS/SSO)"
+        )
+    for section, label in present:
+        found = _keys_in(section, label)
+        if found is not None:
+            return found
+    return None
+
+
+def _s3_precheck(ctx: Context, rec: Recorder, session: _Session, artifact_uri: str) -> bool:
+    """Direct S3: without an endpoint the upload would go to Amazon; stop before it does. The
+    keys are read here, statically, and handed to the client (see `_client_overrides`)."""
     bucket = "s3://" + urlsplit(artifact_uri).netloc
     if not any(ctx.env.get(name) for name in _S3_ENDPOINT_ENV):
         rec.fail(
@@ -711,14 +913,8 @@ def _s3_precheck(ctx: Context, rec: Recorder, artifact_uri: str) -> bool:
             details={"artifact_uri": artifact_uri},
         )
         return False
-    for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        ctx.scrubber.add(ctx.env.get(name))
-    import botocore.session
-
-    # Same resolution boto3 will do for the upload (env, AWS_PROFILE, ~/.aws files), without
-    # the metadata service (disabled in the client environment).
-    credentials = botocore.session.Session().get_credentials()
-    if credentials is None:
+    keys = _aws_keys(ctx)
+    if keys is None:
         rec.fail(
             ARTIFACT,
             MLFLOW_ARTIFACT_CREDENTIALS,
@@ -726,28 +922,39 @@ def _s3_precheck(ctx: Context, rec: Recorder, artifact_uri: str) -> bool:
             details={"artifact_uri": artifact_uri},
         )
         return False
-    ctx.scrubber.add(credentials.secret_key)
+    if isinstance(keys, str):
+        rec.fail(
+            ARTIFACT,
+            MLFLOW_ARTIFACT_CREDENTIALS,
+            f"Artifacts go straight to {bucket} from this machine, but {keys} (not attempted)",
+            hint="Give the ECS keys directly: `export AWS_ACCESS_KEY_ID=<key>` and "
+            "`export AWS_SECRET_ACCESS_KEY=<secret>`, or a profile in ~/.aws/credentials with "
+            "`aws_access_key_id = ...` and `aws_secret_access_key = ...` (AWS_PROFILE=<name>).",
+            details={"artifact_uri": artifact_uri},
+        )
+        return False
+    ctx.scrubber.add(keys.secret.reveal())
+    if keys.token is not None:
+        ctx.scrubber.add(keys.token.reveal())
+    session.aws = keys
     return True
 
 
-_CREDENTIAL_ERRORS = (
-    "InvalidAccessKeyId",
-    "SignatureDoesNotMatch",
-    "AccessDenied",
-    "NoCredentials",
-    "Unable to locate credentials",
-    "InvalidToken",
-    "ExpiredToken",
-    "403",
+# Whole words only: a bare "403" would also match inside the run id (hex) of the message.
+_CREDENTIAL_ERRORS = re.compile(
+    r"\b(InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|NoCredentials|InvalidToken|ExpiredToken)\b"
+    r"|Unable to locate credentials|\(403\)|\b403 Forbidden\b"
 )
 
 
-def _artifact(ctx: Context, rec: Recorder, client: Any, run: Any, attempted: list[bool]) -> bool:
+def _artifact(
+    ctx: Context, rec: Recorder, session: _Session, client: Any, run: Any, attempted: list[bool]
+) -> bool:
     """Upload and list back one small file; `attempted` tells cleanup whether anything may
     have reached the store (never delete from a store the upload did not go to)."""
     run_id, artifact_uri = run.info.run_id, str(run.info.artifact_uri)
     direct_s3 = artifact_uri.startswith(("s3://", "s3a://"))
-    if direct_s3 and not _s3_precheck(ctx, rec, artifact_uri):
+    if direct_s3 and not _s3_precheck(ctx, rec, session, artifact_uri):
         return False
     attempted.append(True)
     details = {
@@ -760,11 +967,11 @@ def _artifact(ctx: Context, rec: Recorder, client: Any, run: Any, attempted: lis
         content = f"aisg-check preflight artifact for run {run_id}\n"
         path.write_text(content, "utf-8")
         try:
-            client.log_artifact(run_id, str(path))
-            listed = {f.path: f.file_size for f in client.list_artifacts(run_id)}
+            session.call(client.log_artifact, run_id, str(path))
+            listed = {f.path: f.file_size for f in session.call(client.list_artifacts, run_id)}
         except Exception as exc:
             text = _clean(ctx, exc)
-            if direct_s3 and any(marker in text for marker in _CREDENTIAL_ERRORS):
+            if direct_s3 and _CREDENTIAL_ERRORS.search(text):
                 rec.fail(
                     ARTIFACT,
                     MLFLOW_ARTIFACT_CREDENTIALS,
@@ -806,6 +1013,7 @@ def _cleanup(
     rec: Recorder,
     target: Target,
     experiment: Experiment,
+    session: _Session,
     client: Any,
     run: Any,
     finished: bool,
@@ -815,7 +1023,7 @@ def _cleanup(
     url = f"{target.uri}/#/experiments/{experiment.id}/runs/{run_id}"
     if ctx.settings.mlflow.keep_run:
         try:
-            client.set_terminated(run_id, "FINISHED" if finished else "FAILED")
+            session.call(client.set_terminated, run_id, "FINISHED" if finished else "FAILED")
         except Exception as exc:
             rec.warn(
                 CLEANUP,
@@ -830,11 +1038,11 @@ def _cleanup(
         return
     # The artifact first: a deleted run's files stay in the store until the server's `mlflow gc`.
     # Only when the upload was attempted: never send a request to a store it did not go to.
-    problem = _delete_artifact(ctx, target, run) if uploaded else None
+    problem = _delete_artifact(ctx, target, session, run) if uploaded else None
     try:
-        client.delete_run(run_id)
+        session.call(client.delete_run, run_id)
     except Exception as exc:
-        _cleanup_refused(ctx, rec, target, experiment, client, run_id, url, exc)
+        _cleanup_refused(ctx, rec, target, experiment, session, client, run_id, url, exc)
         return
     if problem:
         rec.warn(
@@ -848,13 +1056,17 @@ def _cleanup(
     rec.ok(CLEANUP, f"Deleted the test run {run_id}{what}", details={"run_id": run_id})
 
 
-def _delete_artifact(ctx: Context, target: Target, run: Any) -> str | None:
+def _delete_artifact(ctx: Context, target: Target, session: _Session, run: Any) -> str | None:
     """Remove the run's artifacts; the scrubbed error text when that failed."""
-    try:
+
+    def delete() -> None:
         from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
         repository: Any = get_artifact_repository(str(run.info.artifact_uri), tracking_uri=target.uri)
         repository.delete_artifacts()
+
+    try:
+        session.call(delete)
     except Exception as exc:
         return _clean(ctx, exc)
     return None
@@ -865,6 +1077,7 @@ def _cleanup_refused(
     rec: Recorder,
     target: Target,
     experiment: Experiment,
+    session: _Session,
     client: Any,
     run_id: str,
     url: str,
@@ -872,7 +1085,7 @@ def _cleanup_refused(
 ) -> None:
     """The run stays: at least mark it finished, so it does not look like a hung training job."""
     with contextlib.suppress(Exception):
-        client.set_terminated(run_id, "FINISHED")
+        session.call(client.set_terminated, run_id, "FINISHED")
     details = {"run_id": run_id, "url": url}
     if _status_of(exc) == 403:
         # The basic-auth server lets EDIT log runs but only MANAGE delete them.
@@ -898,47 +1111,51 @@ def _cleanup_refused(
 # -- the chain ------------------------------------------------------------------------------------
 
 
-def _disable_telemetry() -> None:
-    # MLflow starts its usage telemetry on import and reports to its own servers. Never from
-    # this tool (nothing may leave for third parties); set for the whole process, not scoped,
-    # because the background import may outlive a check that stopped early.
-    os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
-
-
 def run(ctx: Context, rec: Recorder) -> None:
+    # MLFLOW_DISABLE_TELEMETRY is set process-wide by the CLI before any check thread starts:
+    # MLflow starts its telemetry on import, in the loader thread below.
     target = _settings(ctx, rec)
     if target is None:
         return
-    _disable_telemetry()
     loader = _Loader()
     rec.require("vpn.mlflow")
     if not _server(ctx, rec, target):
         return
-    response = _auth(ctx, rec, target)
-    if response is None:
+    lookup = _auth(ctx, rec, target)
+    if lookup is None:
         return
-    experiment = _experiment(ctx, rec, target, response)
+    experiment = _experiment(ctx, rec, target, lookup)
     if experiment is None:
         return
     client_cls = loader.client_class(rec.remaining())
-    with _client_env(_client_overrides(ctx, target, rec.step_timeout(ctx.timeout))):
-        client = client_cls(tracking_uri=target.uri)
-        _run_and_cleanup(ctx, rec, target, experiment, client)
+    if not _time_left_for(ctx, rec, (LOG, ARTIFACT, CLEANUP), "the test run (none was created)"):
+        return
+    session = _Session(ctx, rec, target)
+    try:
+        client = session.call(client_cls, tracking_uri=target.uri)
+    except Exception as exc:
+        rec.fail(LOG, MLFLOW_LOG_FAILED, f"Starting the MLflow client failed: {_clean(ctx, exc)}")
+        return
+    _run_and_cleanup(ctx, rec, target, experiment, session, client)
 
 
 def _run_and_cleanup(
-    ctx: Context, rec: Recorder, target: Target, experiment: Experiment, client: Any
+    ctx: Context, rec: Recorder, target: Target, experiment: Experiment, session: _Session, client: Any
 ) -> None:
-    run_ = _log_run(ctx, rec, target, experiment, client)
+    run_ = _log_run(ctx, rec, target, experiment, session, client)
     if run_ is None:
         return
     finished = False
     uploaded: list[bool] = []
     try:
-        finished = _log_and_read_back(ctx, rec, client, run_) and _artifact(ctx, rec, client, run_, uploaded)
+        logged = _log_and_read_back(ctx, rec, session, client, run_)
+        if logged and not _time_left_for(ctx, rec, (ARTIFACT,), "the artifact upload"):
+            finished = True  # the run itself is complete; the cleanup below still runs
+        else:
+            finished = logged and _artifact(ctx, rec, session, client, run_, uploaded)
     finally:
         # Also after a failure (or a crash) above: the test run must not stay behind.
-        _cleanup(ctx, rec, target, experiment, client, run_, finished, bool(uploaded))
+        _cleanup(ctx, rec, target, experiment, session, client, run_, finished, bool(uploaded))
 
 
 CHECKS: tuple[Check, ...] = (
