@@ -74,7 +74,9 @@ def test_real_names_resolving_to_a_closed_port_are_told_apart_from_dns_failure(
     assert by_id["vpn.gitlab-ssh"]["details"]["port"] == 2222
     assert by_id["vpn.rancher"]["code"] == "VPN_CONNECT_REFUSED"
     assert by_id["vpn.harbor"]["code"] == "VPN_DNS_FAILED"
-    assert by_id["vpn.status"]["code"] == "VPN_PARTIAL"
+    # Nothing answers at all (some names resolve, none connects): a failure, not "partial".
+    assert by_id["vpn.status"]["code"] == "VPN_UNREACHABLE"
+    assert by_id["vpn.status"]["status"] == "fail"
 
 
 def test_table_output_off_the_vpn_says_so(home: Path, tmp_path: Path) -> None:
