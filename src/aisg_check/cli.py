@@ -91,7 +91,8 @@ def _load(env: dict[str, str], config: str | None, overrides: Sequence[tuple[str
         if not path.is_file():
             raise _fail_usage(f"config: ca_bundle ({source}): {ca} is not a file")
         try:
-            ssl.create_default_context().load_verify_locations(cafile=str(path))
+            # A bare context: validating the file must not pay for loading the system store too.
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=str(path))
         except (ssl.SSLError, OSError, UnicodeDecodeError):
             raise _fail_usage(
                 f"config: ca_bundle ({source}): {ca} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
