@@ -342,3 +342,21 @@ def test_a_ca_bundle_that_is_not_pem_is_a_usage_error(env: dict[str, str], tmp_p
 def test_result_ids_are_unique_in_a_full_report(env: dict[str, str]) -> None:
     ids = [r["id"] for r in run_cli(["all", "--format", "json"], env=env).json()["results"]]
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+
+
+def test_the_tree_in_process_with_clirunner(env: dict[str, str]) -> None:
+    """The same tree through Typer's CliRunner (in process): fast feedback for every command."""
+    from typer.testing import CliRunner
+
+    from aisg_check.cli import app
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["--version"], env=env).exit_code == 0
+    listed = runner.invoke(app, ["list"], env=env)
+    assert listed.exit_code == 0 and "vpn.status" in listed.stdout
+    shown = runner.invoke(app, ["config", "--format", "json"], env=env)
+    assert shown.exit_code == 0 and json.loads(shown.stdout)["settings"]["gitlab.ssh_port"]["value"] == 9
+    failed = runner.invoke(app, ["vpn", "--only", "vpn.gitlab", "--format", "json"], env=env)
+    assert failed.exit_code == 1 and json.loads(failed.stdout)["results"][0]["code"] == "VPN_CONNECT_REFUSED"
+    bad = runner.invoke(app, ["vpn", "--timeout", "0"], env=env)
+    assert bad.exit_code == 2 and "greater than 0" in bad.stderr
