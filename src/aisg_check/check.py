@@ -95,7 +95,6 @@ class Recorder:
         self._deadline_at = deadline_at
         self._lock = threading.Lock()
         self._state = _State(last_mark=clock())
-        self._known = {d.code: d for d in check.diagnoses}
 
     # -- recording ----------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aisg_check.config import Settings
-from aisg_check.proxies import no_proxy_matches, routing_transport
+from aisg_check.proxies import routing_transport
 from aisg_check.secrets import Scrubber
 
 if TYPE_CHECKING:
@@ -193,6 +193,3 @@ class Context:
         if value == "~" or value.startswith(("~/", "~\\")):
             return self.home / value[2:]
         return Path(value)
-
-
-__all__ = ["CommandResult", "Context", "no_proxy_matches", "run_command"]

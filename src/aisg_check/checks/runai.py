@@ -231,16 +231,20 @@ def _login_hint(ctx: Context, config: kubeconfig.Kubeconfig | None = None) -> st
 
 def _kubeconfig(ctx: Context, rec: Recorder) -> tuple[kubeconfig.Kubeconfig, kubeconfig.Selection]:
     paths, source = kubeconfig.candidate_paths(ctx)
-    try:
-        config = kubeconfig.load(ctx)
-    except kubeconfig.KubeconfigError as exc:
+
+    def invalid(exc: kubeconfig.KubeconfigError) -> _Stop:
         rec.fail(
             STEP_KUBECONFIG,
             KUBECONFIG_INVALID,
             f"Kubeconfig {exc.path}: {exc.message}",
             details={"file": str(exc.path), "source": source},
         )
-        raise _Stop from None
+        return _Stop()
+
+    try:
+        config = kubeconfig.load(ctx)
+    except kubeconfig.KubeconfigError as exc:
+        raise invalid(exc) from None
     if not config.paths:
         rec.fail(
             STEP_KUBECONFIG,
@@ -269,13 +273,7 @@ def _kubeconfig(ctx: Context, rec: Recorder) -> tuple[kubeconfig.Kubeconfig, kub
         )
         raise _Stop from None
     except kubeconfig.KubeconfigError as exc:
-        rec.fail(
-            STEP_KUBECONFIG,
-            KUBECONFIG_INVALID,
-            f"Kubeconfig {exc.path}: {exc.message}",
-            details={"file": str(exc.path), "source": source},
-        )
-        raise _Stop from None
+        raise invalid(exc) from None
     details: dict[str, Any] = {
         "files": [str(p) for p in config.paths],
         "source": source,
