@@ -1,18 +1,31 @@
 """The Docker client's stored login for one registry, read the way the docker CLI reads it.
 
 `DOCKER_CONFIG` (else `~/.docker`) / `config.json`; for the registry, `credHelpers` first,
-then `credsStore`, then `auths`. The lookup order and the parsing of `auths` are the docker
-SDK's own (`docker.auth.AuthConfig`); only the way a credential helper is run is ours: the
-SDK's `Store` runs `docker-credential-<name>` without a timeout and with the process's own
-environment, so a helper waiting on a locked keychain would hang the check. We run it through
-the context instead (hard timeout, the context's PATH). No daemon is involved, and the file
-is only read, never written.
+then `credsStore`, then `auths`. No daemon is involved, and the file is only read, never
+written.
+
+Two paths, one behaviour:
+
+- A credential helper is named (`credsStore`, `credHelpers`): the docker SDK's own
+  `docker.auth.AuthConfig` resolves the login (its lookup order, its helper protocol, its
+  fallback to `auths` when the helper has no entry). Only the way a helper is run is ours: the
+  SDK's `Store` runs `docker-credential-<name>` without a timeout and with the process's own
+  environment, so a helper waiting on a locked keychain would hang the check. We run it
+  through the context instead (hard timeout, the context's PATH).
+- Only `auths` (what `docker login` writes on Linux without a helper): `_from_auths` reads it
+  with the SDK's rules (`AuthConfig.parse_auth` and `resolve_authconfig`), transcribed. Importing
+  the SDK pulls in requests and urllib3, which costs more than the whole rest of the check
+  (issue 5's budget: 3x `--help`), and a base64 field needs none of it.
+  `tests/checks/test_dockerconfig.py` runs both on the same configs and asserts equal results,
+  so the transcription cannot drift from the SDK unnoticed.
 
 `docker` is imported inside the functions: `aisg-check --help` must not pay for it.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import subprocess
 from collections.abc import Mapping
@@ -66,7 +79,8 @@ def config_path(ctx: Context) -> Path:
 
 
 def registry_key(registry: str) -> str:
-    """The key the docker CLI files a registry's login under: host[:port], no scheme or path."""
+    """The key the docker CLI files a registry's login under: host[:port], no scheme or path
+    (`docker.auth.convert_to_hostname`)."""
     return registry.replace("https://", "").replace("http://", "").split("/", 1)[0]
 
 
@@ -80,6 +94,8 @@ def lookup(ctx: Context, registry: str, timeout: float) -> Lookup:
     _register_secrets(ctx, data)
     if not any(data.get(section) for section in _AUTH_SECTIONS):
         return Lookup(path, True, None, None)
+    if not data.get("credsStore") and not data.get("credHelpers"):
+        return Lookup(path, True, _from_auths(ctx, data, path, key), None)
     from docker import errors
 
     config_cls = _auth_config_class()
@@ -130,12 +146,57 @@ def _register_secrets(ctx: Context, data: Mapping[str, Any]) -> None:
                 ctx.scrubber.add(value)
         auth = entry.get("auth")
         if isinstance(auth, str):
-            try:
-                import base64
-
+            with contextlib.suppress(ValueError):
                 ctx.scrubber.add(base64.b64decode(auth).decode("utf-8", "replace").split(":", 1)[-1])
-            except ValueError:
-                pass
+
+
+# The docker CLI files Docker Hub under several names; the SDK folds them into one.
+INDEX_NAME = "docker.io"
+
+
+def resolve_index_name(name: str) -> str:
+    """`docker.auth.resolve_index_name`: host[:port] of a key, Docker Hub's aliases folded."""
+    host = registry_key(name)
+    return INDEX_NAME if host == f"index.{INDEX_NAME}" else host
+
+
+def _from_auths(ctx: Context, data: Mapping[str, Any], path: Path, key: str) -> Credentials | None:
+    """The login for `key` from `auths` alone, by the SDK's rules (see the module docstring).
+
+    As the SDK does: every entry is parsed, so a broken entry for another registry is an error
+    too; an exact key wins over a key that only resolves to the same host (`https://host/v1/`).
+    """
+    auths = data.get("auths") or {}
+    if not isinstance(auths, Mapping):
+        raise DockerConfigError(f"{path}: `auths` is not an object")
+    parsed: dict[str, dict[str, Any]] = {}
+    for name, entry in auths.items():
+        if not isinstance(entry, Mapping):
+            raise DockerConfigError(f"{path}: the auths entry for {name} is not an object")
+        if "identitytoken" in entry:
+            parsed[name] = {"IdentityToken": entry["identitytoken"]}
+        elif "auth" not in entry:
+            parsed[name] = {}  # valid since Engine 1.11: the login lives in a helper
+        else:
+            try:
+                username, password = _decode_auth(entry["auth"])
+            except (ValueError, TypeError):
+                raise DockerConfigError(
+                    f"{path}: the auths entry for {name} has an `auth` that is not base64 of user:password"
+                ) from None
+            parsed[name] = {"username": username, "password": password}
+    wanted = resolve_index_name(key)
+    entry = parsed.get(wanted)
+    if entry is None:
+        entry = next((e for name, e in parsed.items() if resolve_index_name(name) == wanted), None)
+    return _credentials(ctx, entry, path, key, None, None)
+
+
+def _decode_auth(auth: Any) -> tuple[str, str]:
+    """`docker.auth.decode_auth`: base64 (lenient, as the SDK's), split at the first ':'."""
+    raw = base64.b64decode(auth.encode("ascii") if isinstance(auth, str) else auth)
+    login, password = raw.split(b":", 1)
+    return login.decode("utf-8"), password.decode("utf-8")
 
 
 def _resolve(ctx: Context, config: Any, key: str, store: str | None) -> Mapping[str, Any] | None:
@@ -161,7 +222,7 @@ def _credentials(
         return None
     # Entries from `auths` use lower-case keys; the SDK's helper results use capitalised ones.
     from_helper = "ServerAddress" in entry
-    if from_helper:
+    if from_helper and config is not None:
         section = "credHelpers" if key in config.cred_helpers else "credsStore"
         source = f"{section} {HELPER_PREFIX}{store}"
     else:
