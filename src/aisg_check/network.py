@@ -182,7 +182,9 @@ class Outcome:
     warn: bool = False  # reachable, but with something to say (e.g. an HTTP 5xx)
 
 
-class _Budget:
+class Budget:
+    """What is left of a total time across several steps (never less than 50 ms per step)."""
+
     def __init__(self, total: float) -> None:
         self.end = time.monotonic() + total
 
@@ -225,7 +227,7 @@ def _dns_outcome(host: str, exc: BaseException, what: str) -> Outcome:
     )
 
 
-def connect(host: str, port: int, budget: _Budget, details: dict[str, Any]) -> socket.socket | Outcome:
+def connect(host: str, port: int, budget: Budget, details: dict[str, Any]) -> socket.socket | Outcome:
     """Resolve and connect, trying each address; returns the socket or a diagnosed Outcome."""
     t0 = time.monotonic()
     try:
@@ -310,7 +312,7 @@ def classify_tls_error(host: str, exc: ssl.SSLError) -> tuple[Diagnosis, str]:
 
 
 def _tls(
-    ctx: Context, target: Target, sock: socket.socket, host: str, budget: _Budget, details: dict[str, Any]
+    ctx: Context, target: Target, sock: socket.socket, host: str, budget: Budget, details: dict[str, Any]
 ) -> ssl.SSLSocket | Outcome:
     context = ctx.ssl_context(verify=target.verify)
     if target.ca_data and target.verify:
@@ -376,7 +378,7 @@ def _read_line(sock: socket.socket, limit: int = 4096) -> bytes:
 
 
 def _http_answer(
-    sock: socket.socket, host: str, port: int, path: str, budget: _Budget, details: dict[str, Any]
+    sock: socket.socket, host: str, port: int, path: str, budget: Budget, details: dict[str, Any]
 ) -> Outcome:
     request = f"HEAD {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: aisg-check\r\nConnection: close\r\n\r\n"
     sock.settimeout(budget.left())
@@ -421,7 +423,7 @@ def _http_answer(
 
 
 def _ssh_banner(
-    sock: socket.socket, host: str, port: int, budget: _Budget, details: dict[str, Any]
+    sock: socket.socket, host: str, port: int, budget: Budget, details: dict[str, Any]
 ) -> Outcome:
     sock.settimeout(budget.left())
     try:
@@ -451,7 +453,7 @@ def _ssh_banner(
     return Outcome(True, f"{host}:{port} answers SSH", details=details)
 
 
-def _via_proxy(ctx: Context, target: Target, proxy: str, budget: _Budget, details: dict[str, Any]) -> Outcome:
+def _via_proxy(ctx: Context, target: Target, proxy: str, budget: Budget, details: dict[str, Any]) -> Outcome:
     """The host is reached through a proxy: the proxy must answer and must reach the host."""
     from urllib.parse import urlsplit as split
 
@@ -521,7 +523,7 @@ def _via_proxy(ctx: Context, target: Target, proxy: str, budget: _Budget, detail
 def probe(ctx: Context, target: Target, total_timeout: float) -> Outcome:
     """Walk the layers for one target within `total_timeout` seconds in all."""
     scheme, host, port, path = target.parts
-    budget = _Budget(total_timeout)
+    budget = Budget(total_timeout)
     details: dict[str, Any] = {"host": host, "port": port}
     if not host or not port:
         return Outcome(

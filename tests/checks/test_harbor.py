@@ -539,6 +539,90 @@ def test_daemon_answers(home: Path) -> None:
     assert f"127.0.0.1:{daemon.port}" in result.summary
 
 
+def _daemon_only(home: Path, env: Mapping[str, str]) -> CheckResult:
+    report = run_checks(make_context(env=env, home=home), registry.select(["harbor"], only=["harbor.daemon"]))
+    (result,) = report.results
+    return result
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="unix sockets")
+def test_daemon_answers_on_a_unix_socket(home: Path, tmp_path: Path) -> None:
+    # Linux's default: the SDK's ping over a unix socket, here a real one served by Python.
+    import http.server
+    import socketserver
+    import threading
+
+    from docker.constants import DEFAULT_DOCKER_API_VERSION
+
+    class Ping(http.server.BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def address_string(self) -> str:  # a unix socket has no (host, port)
+            return "unix"
+
+        def do_GET(self) -> None:
+            ok = self.path == f"/v{DEFAULT_DOCKER_API_VERSION}/_ping"
+            self.send_response(200 if ok else 404)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"OK")
+
+    path = tmp_path / "docker.sock"
+    server = socketserver.ThreadingUnixStreamServer(str(path), Ping)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        result = _daemon_only(home, env_with(home, DOCKER_HOST=f"unix://{path}"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.status is Status.PASS, result.summary
+
+
+def test_daemon_missing_socket_is_reported_without_the_sdk(home: Path, tmp_path: Path) -> None:
+    result = _daemon_only(home, env_with(home, DOCKER_HOST=f"unix://{tmp_path}/none.sock"))
+    assert result.status is Status.WARN and result.code == "DOCKER_DAEMON_UNAVAILABLE"
+    assert f"no socket at {tmp_path}/none.sock" in result.summary
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="unix sockets")
+def test_daemon_stale_socket_goes_to_the_sdk(home: Path, tmp_path: Path) -> None:
+    # The file exists but nobody listens (a daemon that died): only the SDK's ping can tell.
+    import socket
+
+    path = tmp_path / "stale.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.bind(str(path))
+    assert path.exists()
+    result = _daemon_only(home, env_with(home, DOCKER_HOST=f"unix://{path}"))
+    assert result.status is Status.WARN and result.code == "DOCKER_DAEMON_UNAVAILABLE"
+    assert "ConnectionRefused" in result.summary or "Connection refused" in result.summary, result.summary
+
+
+def test_daemon_refused_port_is_reported_without_the_sdk(home: Path) -> None:
+    port = closed_port()
+    result = _daemon_only(home, env_with(home, DOCKER_HOST=f"tcp://127.0.0.1:{port}"))
+    assert result.status is Status.WARN and result.code == "DOCKER_DAEMON_UNAVAILABLE"
+    assert f"127.0.0.1:{port} refused the connection" in result.summary
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the default there is a named pipe")
+def test_daemon_names_docker_desktops_own_socket(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No /var/run/docker.sock (here: a path that does not exist), but Docker Desktop's socket.
+    monkeypatch.setattr(harbor, "DEFAULT_UNIX_SOCKET", str(tmp_path / "var-run-docker.sock"))
+    desktop = home / ".docker" / "run" / "docker.sock"
+    desktop.parent.mkdir(parents=True)
+    desktop.touch()
+    env = {k: v for k, v in env_with(home).items() if k != "DOCKER_HOST"}
+    result = _daemon_only(home, env)
+    assert result.status is Status.WARN and result.code == "DOCKER_DAEMON_UNAVAILABLE"
+    assert f"Docker Desktop listens at {desktop}" in result.summary
+    assert f"DOCKER_HOST=unix://{desktop}" in result.summary
+
+
 def test_each_harbor_check_can_be_selected_alone() -> None:
     """Sibling ids (harbor.user, harbor.robot, harbor.daemon): skipping one keeps the others."""
     ids = {c.id for c in registry.select(["harbor"], skip=["harbor.daemon"])}

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -36,7 +37,11 @@ from aisg_check.network import (
     TLS_HANDSHAKE_FAILED,
     TLS_HOSTNAME_MISMATCH,
     TLS_UNTRUSTED_CERT,
+    Budget,
+    Outcome,
+    Target,
     classify_tls_error,
+    connect,
     find_ssl_error,
 )
 from aisg_check.runner import BLOCKED, NOT_CONFIGURED
@@ -707,8 +712,9 @@ def run_user(ctx: Context, rec: Recorder) -> None:
     if who is None:
         return
     _username_layer(rec, registry, who)
-    _wait_for_endpoint(ctx, rec, "harbor.user.tls")
+    # The client first: building it imports httpx, which overlaps the probe's network wait.
     with ctx.http(timeout=rec.step_timeout(ctx.timeout)) as client:
+        _wait_for_endpoint(ctx, rec, "harbor.user.tls")
         challenge = _tls_layer(ctx, rec, client, registry)
         if challenge is None:
             return
@@ -862,14 +868,66 @@ def run_robot(ctx: Context, rec: Recorder) -> None:
 # check `harbor.daemon`
 
 
+# The SDK's defaults when DOCKER_HOST is unset (docker.constants).
+DEFAULT_UNIX_SOCKET = "/var/run/docker.sock"
+# Docker Desktop's own socket (macOS, Linux); /var/run/docker.sock is only a link to it when
+# "Allow the default Docker socket to be used" is on.
+DESKTOP_SOCKET = Path(".docker", "run", "docker.sock")
+
+
+def _daemon_unreachable(ctx: Context, host: str, timeout: float) -> str | None:
+    """Reach, before the SDK: why nothing can answer at `host`, or None to let the SDK ping.
+
+    Most laptops checked here have no daemon running; telling that from a missing socket or a
+    refused port spares importing the SDK (requests, urllib3) for an answer known already.
+    Only what the SDK would fail on too is decided here; ssh://, npipe:// and anything unusual
+    go to the SDK.
+    """
+    scheme, _, rest = host.partition("://")
+    if scheme in ("unix", "http+unix"):
+        path = Path("/" + rest.lstrip("/"))
+        if path.exists():
+            return None
+        why = f"no socket at {path}"
+        desktop = ctx.home / DESKTOP_SOCKET
+        if str(path) == DEFAULT_UNIX_SOCKET and desktop.exists():
+            why += (
+                f"; Docker Desktop listens at {desktop}: turn on 'Allow the default Docker socket to be "
+                f"used' (Settings, Advanced) or set DOCKER_HOST=unix://{desktop}"
+            )
+        return why
+    if scheme in ("tcp", "http", "https"):
+        target = Target("docker", f"tcp://{rest}")
+        _, name, port, _ = target.parts
+        if not name or not port:
+            return None  # the SDK has its own defaults and its own error for these
+        reached = connect(name, port, Budget(timeout), {})
+        if isinstance(reached, Outcome):
+            return reached.summary
+        reached.close()
+    return None
+
+
 def run_daemon(ctx: Context, rec: Recorder) -> None:
     """Ping the daemon the docker CLI would use (DOCKER_HOST, else the default socket)."""
+    configured = ctx.env.get("DOCKER_HOST")
+    host = configured or "the default socket"
+    details = {"docker_host": host}
+    timeout = rec.step_timeout(ctx.timeout)
+    if configured or sys.platform != "win32":  # Windows' default is a named pipe: the SDK's
+        why = _daemon_unreachable(ctx, configured or f"unix://{DEFAULT_UNIX_SOCKET}", timeout)
+        if why is not None:
+            rec.warn(
+                "harbor.daemon",
+                DOCKER_DAEMON_UNAVAILABLE,
+                f"No Docker daemon answers: {why}",
+                details=details,
+            )
+            return
     import docker
     from docker.constants import DEFAULT_DOCKER_API_VERSION
     from docker.utils import kwargs_from_env
 
-    host = ctx.env.get("DOCKER_HOST") or "the default socket"
-    timeout = rec.step_timeout(ctx.timeout)
     try:
         # A fixed API version: "auto" would ask the daemon for its version before the ping.
         client = docker.APIClient(
@@ -885,7 +943,7 @@ def run_daemon(ctx: Context, rec: Recorder) -> None:
             "harbor.daemon",
             DOCKER_DAEMON_UNAVAILABLE,
             f"No Docker daemon answers at {host}: {message}",
-            details={"docker_host": host},
+            details=details,
         )
         return
     if not answered:
@@ -893,10 +951,10 @@ def run_daemon(ctx: Context, rec: Recorder) -> None:
             "harbor.daemon",
             DOCKER_DAEMON_UNAVAILABLE,
             f"The Docker daemon at {host} did not answer its ping",
-            details={"docker_host": host},
+            details=details,
         )
         return
-    rec.ok("harbor.daemon", f"A Docker daemon answers at {host}", details={"docker_host": host})
+    rec.ok("harbor.daemon", f"A Docker daemon answers at {host}", details=details)
 
 
 # ---------------------------------------------------------------------------------------------
