@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import subprocess
 import sys
@@ -9,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import LOOPBACK_PROFILE, write_config
+from tests.helpers import LOOPBACK_PROFILE, merge, write_config
+from tests.servers.tls import closed_port
 
 HEAVY = ("mlflow", "kubernetes", "boto3", "botocore", "docker", "httpx")
 
@@ -25,17 +28,38 @@ def _imported(args: list[str], env: dict[str, str]) -> set[str]:
     modules = set()
     for line in proc.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
-            name = line.rsplit("|", 1)[1].strip()
-            modules.add(name.split(".")[0])
+            modules.add(line.rsplit("|", 1)[1].strip())
     assert modules, proc.stderr[-500:]
     return modules
+
+
+def _packages(modules: set[str]) -> set[str]:
+    return {name.split(".")[0] for name in modules}
 
 
 @pytest.mark.parametrize("args", [["--help"], ["vpn", "--help"], ["vpn"], ["list"], ["config"]])
 def test_light_commands_import_no_heavy_library(args: list[str], home: Path) -> None:
     write_config(home / ".config" / "aisg-check" / "config.yaml", LOOPBACK_PROFILE)
-    imported = _imported(args, {**os.environ, "HOME": str(home)})
+    imported = _packages(_imported(args, {**os.environ, "HOME": str(home)}))
     assert not (imported & set(HEAVY)), sorted(imported & set(HEAVY))
+
+
+def test_harbor_with_a_plain_login_and_no_daemon_imports_neither_sdk_nor_httpx_cli(home: Path) -> None:
+    """Issue 5's budget: a plain `auths` login and a daemon that is not there are told apart
+    without the docker SDK (requests, urllib3), and httpx comes without its own CLI (rich's
+    syntax highlighting, pygments)."""
+    registry = f"127.0.0.1:{closed_port()}"
+    auth = base64.b64encode(b"alice:pw").decode()
+    (home / ".docker").mkdir()
+    (home / ".docker" / "config.json").write_text(json.dumps({"auths": {registry: {"auth": auth}}}))
+    config = write_config(home / "aisg.yaml", merge(LOOPBACK_PROFILE, {"harbor": {"registry": registry}}))
+    env = {**os.environ, "HOME": str(home), "AISG_CHECK_CONFIG": str(config)}
+    env["DOCKER_HOST"] = f"tcp://127.0.0.1:{closed_port()}"
+    imported = _imported(["harbor"], env)
+    assert "aisg_check.dockerconfig" in imported and "httpx" in imported  # the run got that far
+    assert not {m for m in imported if m == "docker" or m.startswith("docker.")}
+    # (`httpx._main` itself shows in -X importtime as a refused attempt of a few microseconds.)
+    assert "rich.syntax" not in imported and "pygments" not in _packages(imported)
 
 
 def test_the_guard_would_see_a_heavy_import(home: Path) -> None:

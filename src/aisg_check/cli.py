@@ -171,6 +171,13 @@ def _run(
     ca_bundle: str | None,
     extra: Sequence[tuple[str, Any, str]] = (),
 ) -> None:
+    import ssl
+
+    from aisg_check.prefetch import prefetched
+
+    # First thing: the system trust store loads on another core while the imports below run.
+    default_ssl_context = prefetched(ssl.create_default_context)
+
     from aisg_check import registry
     from aisg_check.context import Context
     from aisg_check.reporters import RenderOptions, renderer
@@ -186,7 +193,14 @@ def _run(
         raise _fail_usage("nothing to run: --only/--skip left no check")
 
     scrubber = _scrubber(loaded, env)
-    ctx = Context(settings=loaded.settings, env=env, home=Path.home(), scrubber=scrubber, verbose=verbose)
+    ctx = Context(
+        settings=loaded.settings,
+        env=env,
+        home=Path.home(),
+        scrubber=scrubber,
+        verbose=verbose,
+        default_ssl_context=default_ssl_context,
+    )
 
     file_format = fmt
     output_path = Path(output) if output else None
@@ -524,6 +538,10 @@ def _plain(value: Any) -> Any:
 def main() -> None:
     """Console entry point: maps Ctrl-C to 130 and does not wait for abandoned check threads."""
     code = EXIT_OK
+    # httpx imports its own command-line client (rich.syntax, pygments, click's CLI) whenever
+    # rich and click are installed, as they are for typer: 20-30 ms per run for a function never
+    # called. httpx falls back to a stub when that import fails, so fail it.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     for stream in (sys.stdout, sys.stderr):
         # A console or a redirect in a legacy code page (cp1252 on Windows) gets "?" for the
         # characters it cannot show, rather than a UnicodeEncodeError instead of a report.

@@ -108,6 +108,8 @@ class Context:
     run: CommandRunner = run_command
     which: Callable[[str], str | None] = shutil.which
     platform: str = sys.platform
+    # Builds the client context with the system store loaded; cli passes a prefetched one.
+    default_ssl_context: Callable[[], ssl.SSLContext] = ssl.create_default_context
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -142,7 +144,7 @@ class Context:
             cached = self._cache.get(key)
             if cached is not None:
                 return cached  # type: ignore[no-any-return]
-            context = ssl.create_default_context()
+            context = self.default_ssl_context() if verify else ssl.create_default_context()
             if not verify:
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE

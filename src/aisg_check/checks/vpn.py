@@ -11,7 +11,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aisg_check import kubeconfig
 from aisg_check.check import Check, Recorder, Step
 from aisg_check.context import Context
 from aisg_check.model import CONTACT_MLOPS, Diagnosis, Status
@@ -56,6 +55,8 @@ def _cluster_target(ctx: Context) -> Target | None:
     """The API server of the context kubectl would use, verified as the kubeconfig says
     (its CA, or no verification where it sets insecure-skip-tls-verify, as the guide's
     sample does); without a usable kubeconfig, the profile's cluster URL."""
+    from aisg_check import kubeconfig  # here: a run without the cluster probe need not import it
+
     try:
         selection = kubeconfig.select(ctx, kubeconfig.load(ctx))
         ca_data = kubeconfig.ca_pem(selection)
