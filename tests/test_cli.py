@@ -360,3 +360,39 @@ def test_the_tree_in_process_with_clirunner(env: dict[str, str]) -> None:
     assert failed.exit_code == 1 and json.loads(failed.stdout)["results"][0]["code"] == "VPN_CONNECT_REFUSED"
     bad = runner.invoke(app, ["vpn", "--timeout", "0"], env=env)
     assert bad.exit_code == 2 and "greater than 0" in bad.stderr
+
+
+_WARNING_RUN = """
+import sys, warnings
+from aisg_check import runner
+real = runner.run_checks
+
+def noisy(*args, **kwargs):
+    # What a client library does on an import thread: a warning mid-run.
+    warnings.warn("canary library warning", UserWarning)
+    return real(*args, **kwargs)
+
+runner.run_checks = noisy
+sys.argv = ["aisg-check", "vpn", "--only", "vpn.status", "--format", "json"]
+from aisg_check.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize("warnoptions", [(), ("-W", "always")], ids=["default", "with-W"])
+def test_library_warnings_stay_off_the_terminal_unless_asked_for(
+    home: Path, warnoptions: tuple[str, ...]
+) -> None:
+    write_config(home / ".config" / "aisg-check" / "config.yaml", LOOPBACK_PROFILE)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    proc = subprocess.run(
+        [sys.executable, *warnoptions, "-c", _WARNING_RUN],
+        env={**env, "HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert '"schema_version"' in proc.stdout, proc.stderr[-800:]
+    # Hidden by default; `python -W ...` (a developer debugging) still sees it.
+    assert ("canary library warning" in proc.stderr) is bool(warnoptions), proc.stderr

@@ -12,6 +12,7 @@ import inspect
 import os
 import re
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from enum import Enum
 from pathlib import Path
@@ -542,6 +543,12 @@ def main() -> None:
     # rich and click are installed, as they are for typer: 20-30 ms per run for a function never
     # called. httpx falls back to a stub when that import fails, so fail it.
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    # Library warnings (a missing optional PySocks, deprecations) are not this tool's output; an
+    # application may hide them (Python's warnings docs). One filter set before any thread
+    # starts: libraries that rely on their own filter lose it when another import thread is
+    # inside warnings.catch_warnings(), which is not thread-safe. -W / PYTHONWARNINGS still win.
+    if not sys.warnoptions:
+        warnings.simplefilter("ignore")
     for stream in (sys.stdout, sys.stderr):
         # A console or a redirect in a legacy code page (cp1252 on Windows) gets "?" for the
         # characters it cannot show, rather than a UnicodeEncodeError instead of a report.

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from aisg_check.config import YAML_LOADER
 from aisg_check.context import Context
 
 
@@ -72,7 +73,7 @@ def load(ctx: Context) -> Kubeconfig:
             raise KubeconfigError(path, f"cannot read: {exc.strerror or exc}") from None
         existing.append(path)
         try:
-            doc = yaml.safe_load(text)
+            doc = yaml.load(text, Loader=YAML_LOADER)  # a safe loader (C or Python)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = f"line {mark.line + 1}: " if mark else ""
