@@ -2,7 +2,8 @@
 behind the test core) vs `aisg-check --help`, side by side in one run.
 
 Goal (issue 5): login, token and permission for one project cost at most 3x `--help`; the
-network work is a few loopback requests, so what costs is imports (docker SDK, httpx).
+network work is a few loopback requests, so what costs is imports. A plain `auths` login and a
+daemon that is not there are told without the docker SDK; httpx is the one client imported.
 
     /work/venv/bin/python benchmarks/bench_harbor.py
 """

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -198,3 +199,38 @@ def test_user_config_path_follows_xdg(home: Path) -> None:
         config.user_config_path({"XDG_CONFIG_HOME": str(home / "x")})
         == home / "x" / "aisg-check" / "config.yaml"
     )
+
+
+YAML_LOADERS = [
+    pytest.param(getattr(__import__("yaml"), "CSafeLoader", None), id="libyaml"),
+    pytest.param(__import__("yaml").SafeLoader, id="pure-python"),
+]
+
+
+@pytest.mark.parametrize("loader", YAML_LOADERS)
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "gitlab:\n  token: !!binary 'glpat-CanaryYamlToken1'\n",
+            r"config\.yaml:2: 'gitlab\.token': invalid value",
+        ),
+        ("timeout: 5\nharbor:\n\tregistry: x\n", r"config\.yaml:3: invalid YAML: .*\(a tab: YAML indents"),
+        ("timeout: 5\x00\n", r"config\.yaml(:1)?: invalid YAML"),
+    ],
+    ids=["bad-binary-token", "tab", "nul"],
+)
+def test_yaml_errors_alike_with_either_parser_and_never_quote_a_secret(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loader: Any, text: str, message: str
+) -> None:
+    # libyaml is used when PyYAML has it; a machine without it gets the pure-Python parser,
+    # whose messages quote the offending line: a token there must not reach the error.
+    if loader is None:
+        pytest.skip("PyYAML was built without libyaml")
+    monkeypatch.setattr(config, "YAML_LOADER", loader)
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message) as raised:
+        load(env=_env(home), config_file=path)
+    assert "CanaryYamlToken1" not in str(raised.value)
+    assert "\n" not in str(raised.value)  # one line, as every config error

@@ -546,8 +546,8 @@ def main() -> None:
     # Library warnings (a missing optional PySocks, deprecations) are not this tool's output; an
     # application may hide them (Python's warnings docs). One filter set before any thread
     # starts: libraries that rely on their own filter lose it when another import thread is
-    # inside warnings.catch_warnings(), which is not thread-safe. -W / PYTHONWARNINGS still win.
-    if not sys.warnoptions:
+    # inside warnings.catch_warnings(), which is not thread-safe. -W, PYTHONWARNINGS, -X dev win.
+    if not sys.warnoptions and not sys.flags.dev_mode:
         warnings.simplefilter("ignore")
     for stream in (sys.stdout, sys.stderr):
         # A console or a redirect in a legacy code page (cp1252 on Windows) gets "?" for the

@@ -26,8 +26,9 @@ ENV_PREFIX = "AISG_CHECK_"
 MAX_TIMEOUT = 600.0  # a bound, so that "inf" or 1e12 is a clear error rather than an overflow
 CONFIG_ENV = "AISG_CHECK_CONFIG"
 PROFILE_NAME = "aisg"
-# libyaml's parser when PyYAML has it: the same nodes, marks and errors, ~10x faster than the
-# pure-Python one (a kubeconfig's long base64 fields are where it shows).
+# libyaml's parser when PyYAML has it: the same nodes and line numbers, ~10x faster than the
+# pure-Python one (a kubeconfig's long base64 fields are where it shows). Its messages are
+# terser (a tab is "a character that cannot start any token"); config errors say so below.
 YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -295,7 +296,10 @@ def _unknown_key(path: str, where: str) -> ConfigError:
 
 def _read_yaml(text: str, name: str) -> dict[str, tuple[Any, int]]:
     """Parse a config document into {dotted key: (python value, line)}; errors name file and line."""
-    loader = YAML_LOADER(text)
+    try:
+        loader = YAML_LOADER(text)  # the pure-Python reader refuses control characters here
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{name}: invalid YAML: {_unmarked(exc)}") from None
     try:
         try:
             root = loader.get_single_node()
@@ -305,9 +309,12 @@ def _read_yaml(text: str, name: str) -> dict[str, tuple[Any, int]]:
             problem = exc.problem or exc.context or "invalid YAML"
             if exc.context and exc.context_mark and exc.context_mark is not mark:
                 problem += f" ({exc.context} at line {exc.context_mark.line + 1})"
+            lines = text.splitlines()
+            if mark and mark.line < len(lines) and "\t" in lines[mark.line] and "token" in problem:
+                problem += " (a tab: YAML indents and separates with spaces only)"
             raise ConfigError(f"{name}{line}: invalid YAML: {problem}") from None
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{name}: invalid YAML: {exc}") from None
+            raise ConfigError(f"{name}: invalid YAML: {_unmarked(exc)}") from None
         if root is None:
             raise ConfigError(f"{name}: the file is empty; add settings to it or remove it")
         if not isinstance(root, yaml.MappingNode):
@@ -317,6 +324,11 @@ def _read_yaml(text: str, name: str) -> dict[str, tuple[Any, int]]:
         return out
     finally:
         loader.dispose()
+
+
+def _unmarked(exc: yaml.YAMLError) -> str:
+    """An error without a line mark (a control character): its first line, never a quote."""
+    return getattr(exc, "problem", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 def _flatten_node(
@@ -340,7 +352,9 @@ def _flatten_node(
         try:
             value = loader.construct_object(value_node, deep=True)
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{where}: '{key}': invalid value: {exc}") from None
+            # The problem only: PyYAML's own text quotes the offending line, which may be a token.
+            problem = getattr(exc, "problem", None) or type(exc).__name__
+            raise ConfigError(f"{where}: '{key}': invalid value: {problem}") from None
         out[key] = (value, line)
 
 

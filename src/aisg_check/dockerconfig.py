@@ -92,9 +92,15 @@ def lookup(ctx: Context, registry: str, timeout: float) -> Lookup:
     if data is None:
         return Lookup(path, False, None, None)
     _register_secrets(ctx, data)
+    for section in ("auths", "credHelpers"):
+        # The SDK would stumble over these with an AttributeError; say what is wrong instead.
+        if data.get(section) and not isinstance(data[section], Mapping):
+            raise DockerConfigError(f"{path}: `{section}` is not an object")
     if not any(data.get(section) for section in _AUTH_SECTIONS):
         return Lookup(path, True, None, None)
-    if not data.get("credsStore") and not data.get("credHelpers"):
+    if not _helper_for(data, key):
+        # No helper for this registry (credHelpers for other registries only, as
+        # `gcloud auth configure-docker` writes, included): the SDK would read `auths` too.
         return Lookup(path, True, _from_auths(ctx, data, path, key), None)
     from docker import errors
 
@@ -152,12 +158,22 @@ def _register_secrets(ctx: Context, data: Mapping[str, Any]) -> None:
 
 # The docker CLI files Docker Hub under several names; the SDK folds them into one.
 INDEX_NAME = "docker.io"
+INDEX_URL = f"https://index.{INDEX_NAME}/v1/"
 
 
 def resolve_index_name(name: str) -> str:
     """`docker.auth.resolve_index_name`: host[:port] of a key, Docker Hub's aliases folded."""
     host = registry_key(name)
     return INDEX_NAME if host == f"index.{INDEX_NAME}" else host
+
+
+def _helper_for(data: Mapping[str, Any], key: str) -> str | None:
+    """`AuthConfig.get_credential_store`: the registry's credHelpers entry, else credsStore.
+    The SDK files Docker Hub's helper under its v1 URL."""
+    helper_key = INDEX_URL if not key or key == INDEX_NAME else key
+    helpers = data.get("credHelpers") or {}
+    found = helpers.get(helper_key) or data.get("credsStore")
+    return str(found) if found else None
 
 
 def _from_auths(ctx: Context, data: Mapping[str, Any], path: Path, key: str) -> Credentials | None:
@@ -167,8 +183,6 @@ def _from_auths(ctx: Context, data: Mapping[str, Any], path: Path, key: str) -> 
     too; an exact key wins over a key that only resolves to the same host (`https://host/v1/`).
     """
     auths = data.get("auths") or {}
-    if not isinstance(auths, Mapping):
-        raise DockerConfigError(f"{path}: `auths` is not an object")
     parsed: dict[str, dict[str, Any]] = {}
     for name, entry in auths.items():
         if not isinstance(entry, Mapping):

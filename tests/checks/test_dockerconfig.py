@@ -28,7 +28,8 @@ def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-# (id, config, registry asked for). Every config has a non-empty `auths` and no helper.
+# (id, config, registry asked for). Every config has a non-empty `auths` and no helper for the
+# registry asked for (a helper for another one, or an empty credsStore, keeps the fast path).
 CASES: list[tuple[str, dict[str, Any], str]] = [
     ("exact-key", {"auths": {REGISTRY: {"auth": b64(f"alice:{PASSWORD}")}}}, REGISTRY),
     ("url-key", {"auths": {f"https://{REGISTRY}/v1/": {"auth": b64(f"alice:{PASSWORD}")}}}, REGISTRY),
@@ -56,6 +57,24 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         "docker-hub-aliases",
         {"auths": {"https://index.docker.io/v1/": {"auth": b64(f"alice:{PASSWORD}")}}},
         "docker.io",
+    ),
+    (
+        "helper-for-another-registry",
+        {
+            "auths": {REGISTRY: {"auth": b64(f"alice:{PASSWORD}")}},
+            "credHelpers": {"gcr.io": "gcloud", "us-docker.pkg.dev": "gcloud"},
+        },
+        REGISTRY,
+    ),
+    (
+        "empty-creds-store",
+        {"auths": {REGISTRY: {"auth": b64(f"alice:{PASSWORD}")}}, "credsStore": ""},
+        REGISTRY,
+    ),
+    (
+        "empty-entry-shadows-url-key",
+        {"auths": {REGISTRY: {}, f"https://{REGISTRY}/v1/": {"auth": b64(f"alice:{PASSWORD}")}}},
+        REGISTRY,
     ),
     ("no-colon", {"auths": {REGISTRY: {"auth": b64("alice-without-password")}}}, REGISTRY),
     ("bad-padding", {"auths": {REGISTRY: {"auth": "YWxpY2U6cHc"}}}, REGISTRY),
@@ -121,6 +140,35 @@ def test_the_corpus_covers_logins_misses_and_errors(home: Path) -> None:
     assert answers["other-registry-only"] is None
     assert answers["identity-token"] == ("token", f"tok-{PASSWORD}")
     assert answers["no-colon"] == answers["not-a-string"] == "error"
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"auths": ["not", "an", "object"]},
+        {"auths": {REGISTRY: {"auth": b64("alice:pw")}}, "credHelpers": ["gcloud"]},
+        {"auths": {}, "credsStore": "pass", "credHelpers": "gcloud"},
+    ],
+    ids=["auths-a-list", "credhelpers-a-list", "credhelpers-a-string"],
+)
+def test_sections_of_the_wrong_shape_are_a_config_error(home: Path, config: dict[str, Any]) -> None:
+    # Where the SDK would stop with an AttributeError, both paths name the section instead.
+    path = home / ".docker" / "config.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(config))
+    with pytest.raises(dockerconfig.DockerConfigError, match="is not an object"):
+        dockerconfig.lookup(make_context(env={"HOME": str(home)}, home=home), REGISTRY, timeout=2.0)
+
+
+def test_a_helper_for_the_registry_takes_the_sdk_path(home: Path) -> None:
+    # The split's other side: a helper named for this registry is run (and reported) as such.
+    path = home / ".docker" / "config.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"auths": {}, "credHelpers": {REGISTRY: "aisg-missing"}}))
+    ctx = make_context(env={"HOME": str(home), "PATH": str(home / "empty-bin")}, home=home)
+    with pytest.raises(dockerconfig.HelperError) as raised:
+        dockerconfig.lookup(ctx, REGISTRY, timeout=2.0)
+    assert raised.value.helper == "docker-credential-aisg-missing"
 
 
 def test_error_messages_name_the_file_and_never_the_secret(home: Path) -> None:

@@ -539,8 +539,9 @@ def test_daemon_answers(home: Path) -> None:
     assert f"127.0.0.1:{daemon.port}" in result.summary
 
 
-def _daemon_only(home: Path, env: Mapping[str, str]) -> CheckResult:
-    report = run_checks(make_context(env=env, home=home), registry.select(["harbor"], only=["harbor.daemon"]))
+def _daemon_only(home: Path, env: Mapping[str, str], **context: Any) -> CheckResult:
+    ctx = make_context(env=env, home=home, **context)
+    report = run_checks(ctx, registry.select(["harbor"], only=["harbor.daemon"]))
     (result,) = report.results
     return result
 
@@ -607,20 +608,55 @@ def test_daemon_refused_port_is_reported_without_the_sdk(home: Path) -> None:
     assert f"127.0.0.1:{port} refused the connection" in result.summary
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="the default there is a named pipe")
+@pytest.mark.parametrize(
+    ("platform", "relative", "setting"),
+    [("darwin", ".docker/run/docker.sock", True), ("linux", ".docker/desktop/docker.sock", False)],
+)
 def test_daemon_names_docker_desktops_own_socket(
-    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, platform: str, relative: str, setting: bool
 ) -> None:
     # No /var/run/docker.sock (here: a path that does not exist), but Docker Desktop's socket.
     monkeypatch.setattr(harbor, "DEFAULT_UNIX_SOCKET", str(tmp_path / "var-run-docker.sock"))
-    desktop = home / ".docker" / "run" / "docker.sock"
+    desktop = home / relative
     desktop.parent.mkdir(parents=True)
     desktop.touch()
     env = {k: v for k, v in env_with(home).items() if k != "DOCKER_HOST"}
-    result = _daemon_only(home, env)
+    result = _daemon_only(home, env, platform=platform)
     assert result.status is Status.WARN and result.code == "DOCKER_DAEMON_UNAVAILABLE"
     assert f"Docker Desktop listens at {desktop}" in result.summary
     assert f"DOCKER_HOST=unix://{desktop}" in result.summary
+    assert ("Allow the default Docker socket" in result.summary) is setting
+
+
+@pytest.mark.parametrize(
+    "docker_host",
+    ["tcp://[::1:2375", "tcp://127.0.0.1"],
+    ids=["malformed-ipv6", "no-port"],
+)
+def test_daemon_hosts_the_reach_step_cannot_judge_go_to_the_sdk(home: Path, docker_host: str) -> None:
+    # Not decided by the reach step (no crash, no guess): the SDK's own error is the warning.
+    result = _daemon_only(home, env_with(home, DOCKER_HOST=docker_host))
+    assert result.status is Status.WARN and result.code == "DOCKER_DAEMON_UNAVAILABLE", result.summary
+    assert f"at {docker_host}" in result.summary
+
+
+def test_daemon_host_is_stripped_as_the_sdk_does(home: Path) -> None:
+    port = closed_port()
+    result = _daemon_only(home, env_with(home, DOCKER_HOST=f" tcp://127.0.0.1:{port}\r\n"))
+    assert result.status is Status.WARN and f"127.0.0.1:{port} refused the connection" in result.summary
+
+
+def test_daemon_behind_a_proxy_is_left_to_the_sdk(home: Path) -> None:
+    # requests sends an http:// daemon through HTTP_PROXY; a direct connect would not, so the
+    # reach step stands aside and the SDK's own answer is reported. (The SDK reads the process
+    # environment, not the test's context, so here it connects directly and is refused.)
+    env = env_with(home, DOCKER_HOST=f"tcp://127.0.0.1:{closed_port()}")
+    env = {k: v for k, v in env.items() if k.lower() not in ("no_proxy", "http_proxy", "https_proxy")}
+    env["HTTP_PROXY"] = f"http://127.0.0.1:{closed_port()}"
+    result = _daemon_only(home, env)
+    assert result.status is Status.WARN and result.code == "DOCKER_DAEMON_UNAVAILABLE"
+    assert "refused the connection" not in result.summary  # not our reach step's wording
+    assert "HTTPConnectionPool" in result.summary, result.summary  # requests', under the SDK
 
 
 def test_each_harbor_check_can_be_selected_alone() -> None:

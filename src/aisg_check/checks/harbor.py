@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -43,6 +42,7 @@ from aisg_check.network import (
     classify_tls_error,
     connect,
     find_ssl_error,
+    proxy_for,
 )
 from aisg_check.runner import BLOCKED, NOT_CONFIGURED
 from aisg_check.secrets import Secret, jwt_claims
@@ -870,9 +870,28 @@ def run_robot(ctx: Context, rec: Recorder) -> None:
 
 # The SDK's defaults when DOCKER_HOST is unset (docker.constants).
 DEFAULT_UNIX_SOCKET = "/var/run/docker.sock"
-# Docker Desktop's own socket (macOS, Linux); /var/run/docker.sock is only a link to it when
-# "Allow the default Docker socket to be used" is on.
-DESKTOP_SOCKET = Path(".docker", "run", "docker.sock")
+# Docker Desktop's own sockets: macOS links /var/run/docker.sock to the first only when
+# "Allow the default Docker socket to be used" is on; Linux never does for the second.
+DESKTOP_SOCKETS = {
+    "darwin": Path(".docker", "run", "docker.sock"),
+    "linux": Path(".docker", "desktop", "docker.sock"),
+}
+
+
+def _desktop_hint(ctx: Context) -> str:
+    relative = DESKTOP_SOCKETS.get(ctx.platform)
+    desktop = ctx.home / relative if relative else None
+    try:
+        if desktop is None or not desktop.exists():
+            return ""
+    except OSError:
+        return ""
+    setting = (
+        " or turn on 'Allow the default Docker socket to be used' (Settings, Advanced)"
+        if ctx.platform == "darwin"
+        else ""
+    )
+    return f"; Docker Desktop listens at {desktop}: set DOCKER_HOST=unix://{desktop}{setting}"
 
 
 def _daemon_unreachable(ctx: Context, host: str, timeout: float) -> str | None:
@@ -880,27 +899,29 @@ def _daemon_unreachable(ctx: Context, host: str, timeout: float) -> str | None:
 
     Most laptops checked here have no daemon running; telling that from a missing socket or a
     refused port spares importing the SDK (requests, urllib3) for an answer known already.
-    Only what the SDK would fail on too is decided here; ssh://, npipe:// and anything unusual
-    go to the SDK.
+    Only what the SDK would certainly fail on too is decided here; a path we may not inspect,
+    a proxied TCP daemon, ssh://, npipe:// and anything unusual go to the SDK.
     """
-    scheme, _, rest = host.partition("://")
+    scheme, _, rest = host.strip().partition("://")  # the SDK strips DOCKER_HOST too
     if scheme in ("unix", "http+unix"):
         path = Path("/" + rest.lstrip("/"))
-        if path.exists():
+        try:
+            if path.exists():
+                return None
+        except OSError:  # a directory we may not search: the SDK's error will say more
             return None
-        why = f"no socket at {path}"
-        desktop = ctx.home / DESKTOP_SOCKET
-        if str(path) == DEFAULT_UNIX_SOCKET and desktop.exists():
-            why += (
-                f"; Docker Desktop listens at {desktop}: turn on 'Allow the default Docker socket to be "
-                f"used' (Settings, Advanced) or set DOCKER_HOST=unix://{desktop}"
-            )
-        return why
+        hint = _desktop_hint(ctx) if str(path) == DEFAULT_UNIX_SOCKET else ""
+        return f"no socket at {path}{hint}"
     if scheme in ("tcp", "http", "https"):
-        target = Target("docker", f"tcp://{rest}")
-        _, name, port, _ = target.parts
+        try:
+            _, name, port, _ = Target("docker", f"tcp://{rest}").parts
+        except ValueError:  # not a URL the SDK accepts either; let it word the error
+            return None
         if not name or not port:
             return None  # the SDK has its own defaults and its own error for these
+        # requests (under the SDK) sends an http:// daemon through HTTP_PROXY; we would not.
+        if proxy_for(ctx, "https" if scheme == "https" else "http", name):
+            return None
         reached = connect(name, port, Budget(timeout), {})
         if isinstance(reached, Outcome):
             return reached.summary
@@ -913,9 +934,9 @@ def run_daemon(ctx: Context, rec: Recorder) -> None:
     configured = ctx.env.get("DOCKER_HOST")
     host = configured or "the default socket"
     details = {"docker_host": host}
-    timeout = rec.step_timeout(ctx.timeout)
-    if configured or sys.platform != "win32":  # Windows' default is a named pipe: the SDK's
-        why = _daemon_unreachable(ctx, configured or f"unix://{DEFAULT_UNIX_SOCKET}", timeout)
+    if configured or ctx.platform != "win32":  # Windows' default is a named pipe: the SDK's
+        default = f"unix://{DEFAULT_UNIX_SOCKET}"
+        why = _daemon_unreachable(ctx, configured or default, rec.step_timeout(ctx.timeout))
         if why is not None:
             rec.warn(
                 "harbor.daemon",
@@ -924,6 +945,7 @@ def run_daemon(ctx: Context, rec: Recorder) -> None:
                 details=details,
             )
             return
+    timeout = rec.step_timeout(ctx.timeout)  # what the reach step left
     import docker
     from docker.constants import DEFAULT_DOCKER_API_VERSION
     from docker.utils import kwargs_from_env
