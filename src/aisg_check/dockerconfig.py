@@ -6,13 +6,13 @@ written.
 
 Two paths, one behaviour:
 
-- A credential helper is named (`credsStore`, `credHelpers`): the docker SDK's own
+- A credential helper serves the registry (`credsStore`, or `credHelpers` for it): the SDK's own
   `docker.auth.AuthConfig` resolves the login (its lookup order, its helper protocol, its
   fallback to `auths` when the helper has no entry). Only the way a helper is run is ours: the
   SDK's `Store` runs `docker-credential-<name>` without a timeout and with the process's own
   environment, so a helper waiting on a locked keychain would hang the check. We run it
   through the context instead (hard timeout, the context's PATH).
-- Only `auths` (what `docker login` writes on Linux without a helper): `_from_auths` reads it
+- No helper for it (what `docker login` writes on Linux without one): `_from_auths` reads `auths`
   with the SDK's rules (`AuthConfig.parse_auth` and `resolve_authconfig`), transcribed. Importing
   the SDK pulls in requests and urllib3, which costs more than the whole rest of the check
   (issue 5's budget: 3x `--help`), and a base64 field needs none of it.
