@@ -43,7 +43,7 @@ def _config(home: Path, address: str, ca_file: Path) -> Path:
     return path
 
 
-def _helper_home(base: Path, config: Path, address: str) -> tuple[Path, Path]:
+def _helper_home(base: Path, address: str) -> tuple[Path, Path]:
     """A second HOME whose login lives in a credential store (`credsStore`, as Docker Desktop
     writes on macOS and Windows), served by a shell helper on PATH: the SDK's path."""
     home = base / "home-helper"
@@ -58,12 +58,12 @@ def _helper_home(base: Path, config: Path, address: str) -> tuple[Path, Path]:
     return home, bin_dir
 
 
-def _interleaved(commands: dict[str, list[str]], env: dict[str, str], runs: int) -> dict[str, float]:
-    """Median wall time of each command, run in turns so that a change in machine load (other
-    jobs on a shared runner) hits every command alike."""
+def _interleaved(commands: dict[str, tuple[list[str], dict[str, str]]], runs: int) -> dict[str, float]:
+    """Median wall time of each (command, environment), run in turns so that a change in
+    machine load (other jobs on a shared runner) hits every command alike."""
     samples: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(runs):
-        for name, argv in commands.items():
+        for name, (argv, env) in commands.items():
             samples[name].append(wall(argv, env=env, runs=1, check=True))  # a failing run is not timed
     return {name: statistics.median(times) for name, times in samples.items()}
 
@@ -93,7 +93,7 @@ def rows(runs: int = 7) -> list[Row]:
             config = _config(home, server.address, ca_file)
             # A closed port as the daemon: the measurement must not depend on a local Docker.
             env = bench_env(home, AISG_CHECK_CONFIG=str(config), DOCKER_HOST=f"tcp://127.0.0.1:{free_port()}")
-            helper_home, bin_dir = _helper_home(base, config, server.address)
+            helper_home, bin_dir = _helper_home(base, server.address)
             helper_env = {
                 **env,
                 "HOME": str(helper_home),
@@ -101,17 +101,16 @@ def rows(runs: int = 7) -> list[Row]:
             }
             t = _interleaved(
                 {
-                    "help": [*AISG, "--help"],
-                    "harbor": [*AISG, "harbor", "--format", "json"],
-                    "no_daemon": [*AISG, "harbor", "--format", "json", "--skip", "harbor.daemon"],
+                    "help": ([*AISG, "--help"], env),
+                    "harbor": ([*AISG, "harbor", "--format", "json"], env),
+                    "no_daemon": ([*AISG, "harbor", "--format", "json", "--skip", "harbor.daemon"], env),
+                    "helper": ([*AISG, "harbor", "--format", "json"], helper_env),
                     # The floor any check of the registry pays: CLI, config, the registry of all
                     # checks, the runner and the VPN probe of the registry, without harbor itself.
-                    "floor": [*AISG, "vpn", "--only", "vpn.harbor", "--format", "json"],
+                    "floor": ([*AISG, "vpn", "--only", "vpn.harbor", "--format", "json"], env),
                 },
-                env,
                 runs,
             )
-            t.update(_interleaved({"helper": [*AISG, "harbor", "--format", "json"]}, helper_env, runs))
         finally:
             server.stop()
     help_s = t["help"]

@@ -45,6 +45,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from tests.servers.process import ServerProcess, free_port, port_open
+from tests.servers.tls import StandInHandler
 
 SERVICE = "harbor-registry"
 ISSUER = "harbor-token-issuer"
@@ -175,18 +176,9 @@ class Policy:
         return access
 
 
-class _FrontHandler(http.server.BaseHTTPRequestHandler):
+class _FrontHandler(StandInHandler):
     protocol_version = "HTTP/1.1"
     front: HarborFront
-
-    # As Go's net/http (Harbor, Kubernetes, Distribution): TCP_NODELAY, and headers and body
-    # in one write. Otherwise Nagle holds a reply behind TLS 1.3's session tickets until
-    # the client's delayed ACK: 40 ms per request that no real server has.
-    disable_nagle_algorithm = True
-    wbufsize = 65536
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
     def _send(self, status: int, body: bytes, headers: Mapping[str, str] | None = None) -> None:
         self.send_response(status)

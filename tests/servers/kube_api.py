@@ -33,6 +33,7 @@ import jwt
 import trustme
 
 from tests.servers.oidc import CLIENT_ID, PUBLIC_KEY
+from tests.servers.tls import StandInHandler
 
 VERSION_INFO = {
     "major": "1",
@@ -120,18 +121,9 @@ def _status(code: int, reason: str, message: str) -> dict[str, Any]:
     }
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(StandInHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
-
-    # As Go's net/http (Harbor, Kubernetes, Distribution): TCP_NODELAY, and headers and body
-    # in one write. Otherwise Nagle holds a reply behind TLS 1.3's session tickets until
-    # the client's delayed ACK: 40 ms per request that no real server has.
-    disable_nagle_algorithm = True
-    wbufsize = 65536
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
     def _json(self, status: int, body: Any) -> None:
         data = json.dumps(body).encode()

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.servers.process import ServerProcess, free_port
+from tests.servers.tls import StandInHandler
 
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "admin-Secret-Canary-1234"  # 12+ characters, as the auth app requires
@@ -194,17 +195,8 @@ class FaultProxy:
         self.faults: dict[str, tuple[int, str]] = {}
         proxy = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(StandInHandler):
             protocol_version = "HTTP/1.1"
-
-            # As Go's net/http (Harbor, Kubernetes, Distribution): TCP_NODELAY, and headers and body
-            # in one write. Otherwise Nagle holds a reply behind TLS 1.3's session tickets until
-            # the client's delayed ACK: 40 ms per request that no real server has.
-            disable_nagle_algorithm = True
-            wbufsize = 65536
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
 
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

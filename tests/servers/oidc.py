@@ -25,6 +25,8 @@ import trustme
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.servers.tls import StandInHandler
+
 REALM_PATH = "/auth/realms/aisingapore"
 CLIENT_ID = "runai-cli"
 
@@ -63,17 +65,8 @@ def mint(
     return jwt.encode(payload, PRIVATE_PEM, algorithm="RS256", headers={"kid": "test"})
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(StandInHandler):
     server: _Server
-
-    # As Go's net/http (Harbor, Kubernetes, Distribution): TCP_NODELAY, and headers and body
-    # in one write. Otherwise Nagle holds a reply behind TLS 1.3's session tickets until
-    # the client's delayed ACK: 40 ms per request that no real server has.
-    disable_nagle_algorithm = True
-    wbufsize = 65536
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
     def _json(self, status: int, body: Any) -> None:
         data = json.dumps(body).encode()

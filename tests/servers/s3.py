@@ -20,11 +20,12 @@ import threading
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from tests.servers.process import ServerProcess, free_port
+from tests.servers.tls import StandInHandler
 
 REGION = "us-east-1"
 # Any keys work while IAM enforcement is off; moto's own test keys make that obvious in logs.
@@ -162,7 +163,7 @@ class FakeS3:
         self.requests = 0
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(StandInHandler):
             def _answer(self) -> None:
                 outer.requests += 1
                 length = int(self.headers.get("Content-Length") or 0)
@@ -176,9 +177,6 @@ class FakeS3:
                     self.wfile.write(body)
 
             do_GET = do_PUT = do_HEAD = do_DELETE = do_POST = _answer
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         if ssl_context is not None:
