@@ -15,6 +15,7 @@ import yaml
 
 from aisg_check import config as config_module
 from aisg_check.context import Context
+from aisg_check.model import CheckResult, Status
 from aisg_check.secrets import Scrubber
 
 # The embedded profile points at real hostnames; tests that do not mean to test those
@@ -112,3 +113,48 @@ def run_cli(
         stdin=subprocess.DEVNULL,
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+# -- running a component and asserting on its results (shared by every component's tests) ---------
+
+
+def run_component(
+    ctx: Context,
+    components: str | Sequence[str] | None,
+    *,
+    only: Sequence[str] = (),
+    skip: Sequence[str] = (),
+) -> dict[str, CheckResult]:
+    """Run what `aisg-check <component> --only … --skip …` would, in process; results by id.
+
+    The component's VPN probes run too unless skipped (`skip=["vpn.*"]`), as on the command line.
+    """
+    from aisg_check import registry
+    from aisg_check.runner import run_checks
+
+    names = [components] if isinstance(components, str) else components
+    report = run_checks(ctx, registry.select(names, only=only, skip=skip))
+    return {r.id: r for r in report.results}
+
+
+def assert_result(
+    results: Mapping[str, CheckResult],
+    result_id: str,
+    status: Status | str,
+    code: str | None = None,
+    *,
+    hint_has: Sequence[str] = (),
+    summary_has: Sequence[str] = (),
+) -> CheckResult:
+    """One result's status and code, and the words of its hint and summary a user acts on."""
+    assert result_id in results, f"no result {result_id}; got {sorted(results)}"
+    result = results[result_id]
+    wanted = Status(status)
+    assert result.status is wanted, f"{result_id}: {result.status.value} {result.code} {result.summary}"
+    if code is not None:
+        assert result.code == code, f"{result_id}: {result.code} {result.summary}"
+    for words in hint_has:
+        assert words in (result.hint or ""), f"{result_id} hint lacks {words!r}: {result.hint}"
+    for words in summary_has:
+        assert words in result.summary, f"{result_id} summary lacks {words!r}: {result.summary}"
+    return result

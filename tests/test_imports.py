@@ -56,7 +56,7 @@ def test_harbor_with_a_plain_login_and_no_daemon_imports_neither_sdk_nor_httpx_c
     env = {**os.environ, "HOME": str(home), "AISG_CHECK_CONFIG": str(config)}
     env["DOCKER_HOST"] = f"tcp://127.0.0.1:{closed_port()}"
     imported = _imported(["harbor"], env)
-    assert "aisg_check.dockerconfig" in imported and "httpx" in imported  # the run got that far
+    assert "aisg_check.platform.dockerconfig" in imported and "httpx" in imported  # the run got that far
     assert not {m for m in imported if m == "docker" or m.startswith("docker.")}
     # (`httpx._main` itself shows in -X importtime as a refused attempt of a few microseconds.)
     assert "rich.syntax" not in imported and "pygments" not in _packages(imported)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from aisg_check import kubeconfig
+from aisg_check.platform import kubeconfig
 from tests.helpers import make_context
 
 

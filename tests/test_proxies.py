@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from aisg_check.proxies import no_proxy_matches, proxy_for
+from aisg_check.net.proxies import no_proxy_matches, proxy_for
 from tests.helpers import make_context
 from tests.servers.tls import HTTPServer, closed_port
 

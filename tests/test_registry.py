@@ -6,16 +6,18 @@ from aisg_check import registry
 
 
 def test_ids_are_unique_dotted_and_steps_live_under_their_check() -> None:
-    ids = [c.id for c in registry.CHECKS]
+    checks = registry.all_checks()
+    by_id = {c.id: c for c in checks}
+    ids = [c.id for c in checks]
     assert len(ids) == len(set(ids))
     components = {c.name for c in registry.COMPONENTS}
-    for check in registry.CHECKS:
+    for check in checks:
         assert check.component in components
         assert check.id == check.component or check.id.startswith(check.component + ".")
         for step in check.steps:
             assert step.id == check.id or step.id.startswith(check.id + "."), step.id
         for need in check.needs:
-            assert need in registry.BY_ID, f"{check.id} needs unknown {need}"
+            assert need in by_id, f"{check.id} needs unknown {need}"
 
 
 def test_select_component_pulls_in_needs() -> None:
@@ -29,6 +31,18 @@ def test_select_only_and_skip() -> None:
     assert "tools" not in [c.id for c in registry.select(None, skip=["tools"])]
     assert [c.id for c in registry.select(["rancher"], skip=["vpn.rancher"])] == ["rancher"]
     assert {c.id for c in registry.select(None, only=["vpn.*"])} >= {"vpn.gitlab", "vpn.status"}
+
+
+def test_a_check_id_sharing_a_prefix_is_not_a_step() -> None:
+    """`runai.cli` is a check of its own: skipping it keeps `runai`, and --only runs it alone."""
+    assert "runai" in [c.id for c in registry.select(["runai"], skip=["runai.cli"])]
+    assert "runai.cli" not in [c.id for c in registry.select(["runai"], skip=["runai.cli"])]
+    only = [c.id for c in registry.select(None, only=["runai.cli"])]
+    assert "runai.cli" in only and "runai" not in only
+
+
+def test_an_item_of_a_group_step_selects_its_check() -> None:
+    assert "harbor.user" in [c.id for c in registry.select(None, only=["harbor.user.push.myteam"])]
 
 
 def test_unknown_selection_is_a_usage_error() -> None:

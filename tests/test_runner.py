@@ -67,7 +67,8 @@ def test_a_crash_becomes_an_error_result_with_a_scrubbed_message() -> None:
     )
     by_id = {r.id: r for r in report.results}
     assert by_id["c.two"].status is Status.ERROR and by_id["c.two"].code == "CHECK_CRASHED"
-    assert "RuntimeError: boom" in by_id["c.two"].summary
+    # The type, never the message: input text in it may hold a secret nobody registered.
+    assert by_id["c.two"].summary == "The check crashed: RuntimeError"
     assert "crash-canary-secret" not in by_id["c.two"].summary
     assert by_id["c.three"].status is Status.SKIP and by_id["c.three"].blocked_by == "c.two"
 

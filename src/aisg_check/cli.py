@@ -410,7 +410,7 @@ def _make_run_command(components: Sequence[str] | None, flags: Sequence[Any]) ->
 
 
 def _register_run_commands() -> None:
-    from aisg_check.components import COMPONENTS
+    from aisg_check.registry import COMPONENTS
 
     app.command(
         "all",

@@ -17,11 +17,12 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aisg_check.config import Settings
-from aisg_check.proxies import routing_transport
+from aisg_check.net.proxies import routing_transport
 from aisg_check.secrets import Scrubber
 
 if TYPE_CHECKING:
@@ -105,6 +106,9 @@ class Context:
     scrubber: Scrubber = field(default_factory=Scrubber)
     verbose: bool = False
     clock: Callable[[], float] = time.monotonic
+    # Wall-clock time, for what has a date (token expiry, clock skew, a run's start): the only
+    # way a check reads it, so tests can move it.
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
     run: CommandRunner = run_command
     which: Callable[[str], str | None] = shutil.which
     platform: str = sys.platform

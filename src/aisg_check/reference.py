@@ -5,7 +5,7 @@ the embedded profile and the components' flags, so the page cannot drift from th
 from __future__ import annotations
 
 from aisg_check import config
-from aisg_check.components import COMPONENTS
+from aisg_check.registry import COMPONENTS
 
 GLOBAL_FLAGS = {"timeout": "--timeout", "ca_bundle": "--ca-bundle"}
 

@@ -9,55 +9,16 @@ deadline cannot be killed; it is abandoned (daemon) and its recorder frozen.
 from __future__ import annotations
 
 import threading
+import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from aisg_check import __version__
-from aisg_check.check import Blocked, Check, Recorder
+from aisg_check.check import Blocked, Check, ContractError, Recorder, Stop
 from aisg_check.context import Context
-from aisg_check.model import CONTACT_MLOPS, CheckResult, Diagnosis, RunReport
-
-BLOCKED = Diagnosis(
-    "BLOCKED",
-    "Skipped because an earlier layer failed",
-    "A layer this step depends on failed, so running it would only repeat that failure.",
-    "Fix the failure named in blocked_by first; this step runs once it passes.",
-)
-NOT_CONFIGURED = Diagnosis(
-    "NOT_CONFIGURED",
-    "Nothing configured to check",
-    "The setting this step needs is empty, so there is nothing to check.",
-    "Set it in your config file, the environment or a flag (see `aisg-check config`).",
-)
-NOT_RUN = Diagnosis(
-    "NOT_RUN",
-    "Step not run",
-    "The check ended without reaching this step and without a failure.",
-    "Run again with --verbose; if it persists, report it with the output.",
-    CONTACT_MLOPS,
-)
-CHECK_CRASHED = Diagnosis(
-    "CHECK_CRASHED",
-    "The check itself crashed",
-    "aisg-check hit an unexpected error while running this step; this is a bug in the tool.",
-    "Run again with --verbose and send the output (it contains no secrets) to the maintainers.",
-    CONTACT_MLOPS,
-)
-CHECK_DEADLINE = Diagnosis(
-    "CHECK_DEADLINE",
-    "The check did not finish in time",
-    "A library or program ignored its own timeout and the step hung past the check's hard deadline.",
-    "Run again with a larger --timeout; if it still hangs, the service is answering very slowly.",
-)
-INTERRUPTED = Diagnosis(
-    "INTERRUPTED",
-    "Interrupted",
-    "The run was stopped (Ctrl-C) before this step finished.",
-    "Run the command again and let it finish.",
-)
-
-CORE_DIAGNOSES = (BLOCKED, NOT_CONFIGURED, NOT_RUN, CHECK_CRASHED, CHECK_DEADLINE, INTERRUPTED)
+from aisg_check.diagnoses import BLOCKED, CHECK_CRASHED, CHECK_DEADLINE, INTERRUPTED, NOT_RUN
+from aisg_check.model import CheckResult, RunReport
 
 GRACE_S = 0.5
 
@@ -183,22 +144,29 @@ class Runner:
             check.run(self.ctx, rec)
         except Blocked as blocked:
             self._skip_rest(rec, blocked.blocked_by)
+        except Stop:
+            self._finish(rec)
         except Exception as exc:  # the check's bug becomes a result, never a traceback
             self._crash(rec, exc)
         else:
-            failure = rec.failed
-            if failure is not None:
-                self._skip_rest(rec, failure.id)
-            else:
-                for step in check.steps:
-                    if not rec.recorded(step.id):
-                        rec.skip(step.id, NOT_RUN, "Not run: the check ended before this step")
+            self._finish(rec)
         finally:
             with self._lock:
                 if unit.outcome == "running":
                     unit.outcome = "done"
             unit.done.set()
             self.events.finished(check)
+
+    def _finish(self, rec: Recorder) -> None:
+        """The check returned (or raised `Stop`): what it did not reach is blocked by its first
+        failure, or was not run; a group step with no items configured has no row."""
+        failure = rec.failed
+        if failure is not None:
+            self._skip_rest(rec, failure.id)
+            return
+        for step in rec.check.steps:
+            if not step.group and not rec.recorded(step.id):
+                rec.skip(step.id, NOT_RUN, "Not run: the check ended before this step")
 
     def _current_step(self, rec: Recorder) -> str:
         for step in rec.check.steps:
@@ -219,8 +187,7 @@ class Runner:
 
     def _crash(self, rec: Recorder, exc: BaseException) -> None:
         step = self._current_step(rec)
-        message = self.ctx.scrubber.scrub_external(f"{type(exc).__name__}: {exc}")
-        rec.error(step, CHECK_CRASHED, f"The check crashed: {message}")
+        rec.error(step, CHECK_CRASHED, f"The check crashed: {crash_message(exc)}")
         self._skip_rest(rec, step)
 
     def _abandon(self, unit: _Unit, why: str) -> None:
@@ -243,6 +210,22 @@ class Runner:
                     rec.skip(s.id, INTERRUPTED, "Interrupted before this step finished")
         rec.freeze()
         unit.done.set()
+
+
+def crash_message(exc: BaseException) -> str:
+    """What a crash says: the exception's type and where in our code it was raised, never its
+    message. A library's message can quote the input it choked on (a configparser error quotes
+    the raw value, password and all), and no scrubber knows a secret the run never got to read.
+    A broken contract is our own words (the offending step id or code), so it is said in full."""
+    if isinstance(exc, ContractError):
+        return f"{type(exc).__name__}: {exc}"
+    where = ""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        parts = frame.filename.replace("\\", "/").split("/aisg_check/")
+        if len(parts) > 1 and parts[-1] != "runner.py":
+            where = f" at aisg_check/{parts[-1]}:{frame.lineno} ({frame.name})"
+            break
+    return f"{type(exc).__name__}{where}"
 
 
 def run_checks(ctx: Context, checks: Sequence[Check], events: Events | None = None) -> RunReport:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from aisg_check import dockerconfig
+from aisg_check.platform import dockerconfig
 from tests.helpers import make_context
 
 REGISTRY = "registry.example.org:8443"
@@ -191,7 +191,7 @@ def test_a_plain_login_does_not_import_the_sdk(home: Path) -> None:
     code = (
         "import sys\n"
         "from tests.helpers import make_context\n"
-        "from aisg_check import dockerconfig\n"
+        "from aisg_check.platform import dockerconfig\n"
         f"ctx = make_context(env={{'HOME': {str(home)!r}}}, home=__import__('pathlib').Path({str(home)!r}))\n"
         f"found = dockerconfig.lookup(ctx, {REGISTRY!r}, timeout=2.0)\n"
         "assert found.credentials is not None and found.credentials.username == 'alice'\n"

@@ -154,7 +154,7 @@ def test_ssh_client_missing(home: Path, tmp_path: Path) -> None:
     ctx = make_context(
         {"gitlab": {"host": "127.0.0.1", "ssh_port": 2222}}, env={**os.environ, "PATH": str(tmp_path)}
     )
-    report = run_checks(ctx, [registry.BY_ID["gitlab.ssh"]])
+    report = run_checks(ctx, [registry.check("gitlab.ssh")])
     result = {r.id: r for r in report.results}["gitlab.ssh.config"]
     assert result.status is Status.FAIL and result.code == "TOOL_MISSING"
 
@@ -209,7 +209,7 @@ def test_ssh_answers_are_told_apart(home: Path, output: str, step: str, code: st
     from aisg_check.context import CommandResult
 
     ctx = make_context({"gitlab": {"host": "127.0.0.1", "ssh_port": 2222}})
-    check = registry.BY_ID["gitlab.ssh"]
+    check = registry.check("gitlab.ssh")
     rec = Recorder(check, docs_base_url="")
     config = gitlab.SshConfig("git@127.0.0.1", "127.0.0.1", 2222, "git", (home / "id",), (), "")
     result = CommandResult(("ssh",), 255, "", output)

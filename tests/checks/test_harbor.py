@@ -711,7 +711,7 @@ def test_each_request_gets_the_time_left_not_the_time_at_the_start(home: Path) -
         return httpx.Response(401, headers={"WWW-Authenticate": 'Basic realm="r"'})
 
     now = [0.0]
-    check = registry.BY_ID["harbor.user"]
+    check = registry.check("harbor.user")
     rec = Recorder(check, docs_base_url="x", clock=lambda: now[0], deadline_at=lambda: 10.0)
     ctx = context("127.0.0.1:1", home, None)  # timeout 3
     with httpx.Client(transport=httpx.MockTransport(answer), timeout=rec.step_timeout(ctx.timeout)) as client:
@@ -723,8 +723,8 @@ def test_each_request_gets_the_time_left_not_the_time_at_the_start(home: Path) -
 
 def test_budgets_cover_every_request_of_a_slow_registry() -> None:
     """One timeout per request: credential helper + /v2/, token, /v2/ + 2 per project (three)."""
-    assert registry.BY_ID["harbor.user"].budget >= 1 + 3 + 2 * 3
-    assert registry.BY_ID["harbor.robot"].budget >= 3 + 3
+    assert registry.check("harbor.user").budget >= 1 + 3 + 2 * 3
+    assert registry.check("harbor.robot").budget >= 3 + 3
 
 
 # -- the real CLI: end to end and secret canaries ---------------------------------------------

@@ -127,7 +127,7 @@ def run(
     ctx_settings: Mapping[str, Any], *, env: Mapping[str, str] | None = None, **kwargs: Any
 ) -> dict[str, CheckResult]:
     ctx = make_context(ctx_settings, env=env, **kwargs)
-    checks = [registry.BY_ID["vpn.cluster"], registry.BY_ID["runai"]]
+    checks = [registry.check("vpn.cluster"), registry.check("runai")]
     return {r.id: r for r in run_checks(ctx, checks).results}
 
 
@@ -193,7 +193,7 @@ def test_guide_sample_verbatim_before_login(tmp_path: Path) -> None:
     check stops before any network layer, so the real host names are never looked up."""
     path = write(tmp_path / "config", GUIDE_SAMPLE)
     ctx = make_context({"runai": {"kubeconfig": str(path)}})
-    results = {r.id: r for r in run_checks(ctx, [registry.BY_ID["runai"]]).results}
+    results = {r.id: r for r in run_checks(ctx, [registry.check("runai")]).results}
     assert results["runai.kubeconfig"].status is Status.PASS
     assert results["runai.kubeconfig"].details["server"] == "https://runai-cluster.aisingapore.net:6443"
     assert results["runai.login"].code == "RUNAI_NOT_LOGGED_IN"
@@ -465,7 +465,7 @@ def test_cluster_unreachable(tmp_path: Path, ca_file: Path, issuer: OIDCIssuer) 
     )
     path = write(tmp_path / "kc", text)
     ctx = make_context(settings(path, ca_file))
-    results = {r.id: r for r in run_checks(ctx, [registry.BY_ID["runai"]]).results}  # without the vpn probe
+    results = {r.id: r for r in run_checks(ctx, [registry.check("runai")]).results}  # without the vpn probe
     assert results["runai.login"].status is Status.PASS
     assert results["runai.cluster"].code == "KUBE_API_UNREACHABLE"
     # With the probe, the same failure blocks the check at vpn.cluster instead.
@@ -485,7 +485,7 @@ def test_cluster_certificate_not_trusted(
     cluster["certificate-authority-data"] = base64.b64encode(trustme.CA().cert_pem.bytes()).decode()
     path = write(tmp_path / "kc", yaml.safe_dump(doc))
     ctx = make_context(settings(path, ca_file))
-    results = {r.id: r for r in run_checks(ctx, [registry.BY_ID["runai"]]).results}
+    results = {r.id: r for r in run_checks(ctx, [registry.check("runai")]).results}
     assert results["runai.cluster"].code == "TLS_UNTRUSTED_CERT"
     assert "localhost" in results["runai.cluster"].summary
 
@@ -574,7 +574,7 @@ def run_cli_check(
         which=lambda name: shutil.which(name, path=path),
         **kwargs,
     )
-    (result,) = run_checks(ctx, [registry.BY_ID["runai.cli"]]).results
+    (result,) = run_checks(ctx, [registry.check("runai.cli")]).results
     return result
 
 

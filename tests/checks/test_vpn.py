@@ -14,7 +14,7 @@ import pytest
 
 from aisg_check import registry
 from aisg_check.model import Status
-from aisg_check.network import Target, probe
+from aisg_check.net.probe import Target, probe
 from aisg_check.runner import run_checks
 from tests.helpers import make_context
 from tests.servers.tls import HTTPServer, SilentServer, closed_port, ssl_server_context

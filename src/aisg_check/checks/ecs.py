@@ -17,8 +17,8 @@ every setting is read from `ctx.env` and `ctx.home`, never from `os.environ`.
 
 from __future__ import annotations
 
-import configparser
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,22 +27,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from aisg_check.check import Check, Recorder, Step
+from aisg_check.check import Check, Recorder, Step, declared
 from aisg_check.context import Context
-from aisg_check.model import CONTACT_DATAOPS, Diagnosis
-from aisg_check.network import (
+from aisg_check.diagnoses import (
     ENDPOINT_NO_ANSWER,
     NETWORK_DIAGNOSES,
+    NOT_CONFIGURED,
     PROXY_UNREACHABLE,
     VPN_CONNECT_REFUSED,
     VPN_CONNECT_TIMEOUT,
     VPN_DNS_FAILED,
-    classify_tls_error,
-    find_ssl_error,
-    proxy_for,
 )
-from aisg_check.runner import NOT_CONFIGURED
-from aisg_check.secrets import Secret
+from aisg_check.model import CONTACT_DATAOPS, Diagnosis
+from aisg_check.net.failures import classify_tls_error, find_ssl_error
+from aisg_check.net.probe import proxy_for
+from aisg_check.platform import aws
 
 # -- diagnoses ---------------------------------------------------------------------------------
 
@@ -225,136 +224,18 @@ WRITE_TEST_PREFIX = "aisg-check-write-test/"
 # one retry is enough for a transient 5xx and keeps a dead endpoint from costing minutes.
 MAX_ATTEMPTS = 2
 WRITE_CALLS = 3  # put, get, delete: the write test starts only with this many timeouts left
-_SECRET_KEYS = ("aws_secret_access_key", "aws_session_token", "aws_security_token")
 BY_DEFAULT = "default (no --profile, ecs.profile or AWS_PROFILE)"
 
 # -- what the profile layer learns -------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class AwsFiles:
-    credentials: Path
-    config: Path
-
-
-@dataclass(frozen=True)
-class Keys:
-    access_key_id: str
-    secret: Secret
-    token: Secret | None
-    source: str  # "environment (AWS_ACCESS_KEY_ID)", "~/.aws/credentials [p]"
-
-    def same_as(self, other: Keys) -> bool:
-        return self.access_key_id == other.access_key_id and self.secret == other.secret
-
-
-@dataclass(frozen=True)
 class Profile:
     name: str
     chosen_by: str
-    keys: Keys
-    files: AwsFiles
+    keys: aws.Keys
+    files: aws.AwsFiles
     scoped: Mapping[str, Any] = field(default_factory=dict)  # the profile's section of ~/.aws/config
-
-
-class InvalidFile(Exception):
-    def __init__(self, path: str, line: int | None, what: str) -> None:
-        super().__init__(f"{path}:{line}: {what}")
-        self.path, self.line, self.what = path, line, what
-
-
-# -- helpers -----------------------------------------------------------------------------------
-
-
-def _shown(ctx: Context, path: Path) -> str:
-    """A path as the user knows it: `~/.aws/credentials` rather than the absolute home path."""
-    try:
-        return "~/" + path.relative_to(ctx.home).as_posix()
-    except ValueError:
-        return str(path)
-
-
-def _aws_files(ctx: Context) -> AwsFiles:
-    # The variables botocore honours; `~` expands against the context's home, not the process's.
-    creds = ctx.env.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
-    config = ctx.env.get("AWS_CONFIG_FILE") or "~/.aws/config"
-    return AwsFiles(ctx.path(creds), ctx.path(config))
-
-
-def _mask_key_id(key_id: str) -> str:
-    # Key ids are not secret, but a full one in a pasted ticket helps nobody; aws shows the tail too.
-    return f"…{key_id[-4:]}" if len(key_id) > 8 else "…"
-
-
-def _parse_error_line(error: BaseException) -> tuple[int | None, str]:
-    """Line and kind of a configparser error, never the line's text: it may hold a secret."""
-    if isinstance(error, configparser.MissingSectionHeaderError):
-        return error.lineno, "a line before any [section] header"
-    if isinstance(error, configparser.ParsingError):
-        lines = [int(e[0]) for e in getattr(error, "errors", []) if e]
-        return (lines[0] if lines else None), "a line that is neither [section] nor key = value"
-    if isinstance(error, configparser.DuplicateSectionError):
-        return error.lineno, f"section [{error.section}] appears twice"
-    if isinstance(error, configparser.DuplicateOptionError):
-        return error.lineno, f"key '{error.option}' appears twice in [{error.section}]"
-    if isinstance(error, UnicodeDecodeError):
-        return None, "the file is not UTF-8 text"
-    return None, type(error).__name__
-
-
-def _section_line(path: Path, section: str) -> int | None:
-    try:
-        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
-            if line.strip() == f"[{section}]":
-                return number
-    except OSError:
-        return None
-    return None
-
-
-def _read_ini(ctx: Context, path: Path, loader: Callable[[str], Any]) -> Any:
-    """Parse an aws file with botocore's own loader; register every secret in it at once."""
-    from botocore.exceptions import ConfigParseError
-
-    if not path.is_file():
-        return None
-    try:
-        data = loader(str(path))
-    except ConfigParseError as exc:
-        line, what = _parse_error_line(exc.kwargs.get("error") or exc)
-        raise InvalidFile(_shown(ctx, path), line, what) from None
-    sections = data.get("profiles", data) if isinstance(data, dict) else {}
-    for values in sections.values():
-        if isinstance(values, dict):
-            for name in _SECRET_KEYS:
-                if isinstance(values.get(name), str):
-                    ctx.scrubber.add(values[name])
-    return data
-
-
-def _keys_in(section: Mapping[str, Any], source: str) -> Keys | str | None:
-    """Static keys of a section; a string says what is wrong with a half-filled one."""
-    key_id = section.get("aws_access_key_id")
-    secret = section.get("aws_secret_access_key")
-    if not key_id and not secret:
-        return None
-    if not key_id or not secret:
-        missing = "aws_secret_access_key" if key_id else "aws_access_key_id"
-        return f"{source} has {'aws_access_key_id' if key_id else 'aws_secret_access_key'} but no {missing}"
-    token = section.get("aws_session_token") or section.get("aws_security_token")
-    return Keys(str(key_id), Secret(str(secret)), Secret(str(token)) if token else None, source)
-
-
-def _env_keys(ctx: Context) -> Keys | str | None:
-    for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        ctx.scrubber.add(ctx.env.get(name))
-    key_id, secret = ctx.env.get("AWS_ACCESS_KEY_ID"), ctx.env.get("AWS_SECRET_ACCESS_KEY")
-    if not key_id:
-        return None  # botocore's EnvProvider ignores a lone secret the same way
-    if not secret:
-        return "AWS_ACCESS_KEY_ID is set in the environment but AWS_SECRET_ACCESS_KEY is not"
-    token = ctx.env.get("AWS_SESSION_TOKEN") or ctx.env.get("AWS_SECURITY_TOKEN")
-    return Keys(key_id, Secret(secret), Secret(token) if token else None, "environment (AWS_ACCESS_KEY_ID)")
 
 
 def _chosen_profile(ctx: Context) -> tuple[str, str, bool]:
@@ -374,12 +255,12 @@ def _chosen_profile(ctx: Context) -> tuple[str, str, bool]:
 def _profile_layer(ctx: Context, rec: Recorder) -> Profile | None:
     from botocore.configloader import load_config, raw_config_parse
 
-    files = _aws_files(ctx)
-    env_keys = _env_keys(ctx)
+    files = aws.aws_files(ctx)
+    env_keys = aws.env_keys(ctx)
     try:
-        creds = _read_ini(ctx, files.credentials, raw_config_parse) or {}
-        config = (_read_ini(ctx, files.config, load_config) or {}).get("profiles", {})
-    except InvalidFile as bad:
+        creds = aws.read_ini(ctx, files.credentials, raw_config_parse) or {}
+        config = (aws.read_ini(ctx, files.config, load_config) or {}).get("profiles", {})
+    except aws.InvalidFile as bad:
         where = f"{bad.path} line {bad.line}" if bad.line else bad.path
         rec.fail(
             "ecs.profile",
@@ -395,8 +276,8 @@ def _profile_layer(ctx: Context, rec: Recorder) -> Profile | None:
     details: dict[str, Any] = {
         "profile": name,
         "chosen_by": chosen_by,
-        "credentials_file": _shown(ctx, files.credentials),
-        "config_file": _shown(ctx, files.config),
+        "credentials_file": aws.shown(ctx, files.credentials),
+        "config_file": aws.shown(ctx, files.config),
         "profiles": known,
     }
     if isinstance(env_keys, str):
@@ -428,13 +309,13 @@ def _profile_layer(ctx: Context, rec: Recorder) -> Profile | None:
                 else " and none are in the environment"
             )
             + _unsupported_forms(config.get(name, {})),
-            hint=f"Add the keys from the DataOps team under [{name}] in {_shown(ctx, files.credentials)}: "
+            hint=f"Add the keys from the DataOps team under [{name}] in {aws.shown(ctx, files.credentials)}: "
             "`aws_access_key_id = ...` and `aws_secret_access_key = ...`.",
             details=details,
         )
         return None
     profile = Profile(name, chosen_by, used, files, config.get(name, {}))
-    details |= {"keys_from": used.source, "access_key_id": _mask_key_id(used.access_key_id)}
+    details |= {"keys_from": used.source, "access_key_id": aws.mask_key_id(used.access_key_id)}
     _record_profile(rec, profile, env_keys, profile_keys, explicit, details)
     return profile
 
@@ -445,7 +326,7 @@ def _missing_profile(
     name: str,
     chosen_by: str,
     known: list[str],
-    files: AwsFiles,
+    files: aws.AwsFiles,
     details: Mapping[str, Any],
 ) -> None:
     listed = ", ".join(known) if known else "none"
@@ -454,7 +335,8 @@ def _missing_profile(
             f"Choose one of your profiles: `aisg-check ecs --profile {known[0]}` (or `export AWS_PROFILE="
             f"{known[0]}`)."
             if known
-            else f"Create {_shown(ctx, files.credentials)} with `[default]`, `aws_access_key_id = ...` and "
+            else f"Create {aws.shown(ctx, files.credentials)} with `[default]`, `aws_access_key_id = ...` "
+            "and "
             "`aws_secret_access_key = ...` (keys from the DataOps team)."
         )
         rec.fail(
@@ -467,16 +349,16 @@ def _missing_profile(
         return
     hint = (
         f"Use one of: {listed} (`--profile NAME` or `export AWS_PROFILE=NAME`), or add [{name}] with its "
-        f"keys to {_shown(ctx, files.credentials)}."
+        f"keys to {aws.shown(ctx, files.credentials)}."
         if known
         else f"Add [{name}] with `aws_access_key_id = ...` and `aws_secret_access_key = ...` to "
-        f"{_shown(ctx, files.credentials)} (keys from the DataOps team)."
+        f"{aws.shown(ctx, files.credentials)} (keys from the DataOps team)."
     )
     rec.fail(
         "ecs.profile",
         ECS_PROFILE_NOT_FOUND,
-        f"Profile '{name}' (from {chosen_by}) is not in {_shown(ctx, files.credentials)} or "
-        f"{_shown(ctx, files.config)}; profiles that exist: {listed}",
+        f"Profile '{name}' (from {chosen_by}) is not in {aws.shown(ctx, files.credentials)} or "
+        f"{aws.shown(ctx, files.config)}; profiles that exist: {listed}",
         hint=hint,
         details=details,
     )
@@ -488,9 +370,9 @@ def _profile_keys(
     name: str,
     creds: Mapping[str, Any],
     config: Mapping[str, Any],
-    files: AwsFiles,
+    files: aws.AwsFiles,
     details: Mapping[str, Any],
-) -> Keys | bool | None:
+) -> aws.Keys | bool | None:
     """The profile's keys, credentials file first (botocore's order); False after a failure."""
     for path, section, label in (
         (files.credentials, creds.get(name), f"[{name}]"),
@@ -498,16 +380,16 @@ def _profile_keys(
     ):
         if not isinstance(section, Mapping):
             continue
-        found = _keys_in(section, f"{_shown(ctx, path)} {label}")
+        found = aws.keys_in(section, f"{aws.shown(ctx, path)} {label}")
         if isinstance(found, str):
-            line = _section_line(path, label.strip("[]"))
+            line = aws.section_line(path, label.strip("[]"))
             rec.fail(
                 "ecs.profile",
                 ECS_CREDENTIALS_FILE_INVALID,
                 f"{found}" + (f" (section at line {line})" if line else ""),
-                hint=f"Add the missing key under {label} in {_shown(ctx, path)}; "
+                hint=f"Add the missing key under {label} in {aws.shown(ctx, path)}; "
                 "both come from the DataOps team.",
-                details={**details, "file": _shown(ctx, path), "line": line},
+                details={**details, "file": aws.shown(ctx, path), "line": line},
             )
             return False
         if found is not None:
@@ -516,7 +398,7 @@ def _profile_keys(
 
 
 def _unsupported_forms(section: Mapping[str, Any]) -> str:
-    forms = [k for k in ("role_arn", "credential_process", "sso_session", "sso_start_url") if k in section]
+    forms = aws.credential_forms(section)
     if not forms:
         return ""
     return f" (it uses {', '.join(forms)}, which aisg-check does not follow: ECS takes static keys)"
@@ -525,8 +407,8 @@ def _unsupported_forms(section: Mapping[str, Any]) -> str:
 def _record_profile(
     rec: Recorder,
     profile: Profile,
-    env_keys: Keys | None,
-    profile_keys: Keys | None,
+    env_keys: aws.Keys | None,
+    profile_keys: aws.Keys | None,
     explicit: bool,
     details: dict[str, Any],
 ) -> None:
@@ -586,7 +468,7 @@ def _configured_endpoint(ctx: Context, session: Any, profile: Profile) -> tuple[
     elif ctx.env.get("AWS_ENDPOINT_URL") == url:
         source = "AWS_ENDPOINT_URL"
     else:
-        source = f"{_shown(ctx, profile.files.config)} profile '{profile.name}'"
+        source = f"{aws.shown(ctx, profile.files.config)} profile '{profile.name}'"
     return str(url), source
 
 
@@ -601,7 +483,8 @@ def _endpoint_layer(ctx: Context, rec: Recorder, session: Any, profile: Profile,
             f"Checking {endpoint}, but your aws/boto3 setup for profile '{profile.name}' sets no S3 endpoint"
             + (f" ({source})" if source else "")
             + ": without --endpoint-url they talk to Amazon",
-            hint=f"Add `endpoint_url = {endpoint}` under [{section}] in {_shown(ctx, profile.files.config)}, "
+            hint=f"Add `endpoint_url = {endpoint}` under [{section}] in "
+            f"{aws.shown(ctx, profile.files.config)}, "
             f"or `export AWS_ENDPOINT_URL_S3={endpoint}`, "
             f"or pass `--endpoint-url {endpoint}` to every aws command.",
             details=details,
@@ -627,7 +510,7 @@ def _endpoint_layer(ctx: Context, rec: Recorder, session: Any, profile: Profile,
 # -- the client ----------------------------------------------------------------------------------
 
 
-def _session(ctx: Context, files: AwsFiles) -> Any:
+def _session(ctx: Context, files: aws.AwsFiles) -> Any:
     """A botocore session that reads ctx.env and our aws files, never os.environ."""
     import botocore.session
     from botocore import configprovider as cp
@@ -1139,6 +1022,9 @@ def _remote_layers(ctx: Context, rec: Recorder, client: Any, endpoint: str) -> N
     _write_layer(ctx, rec, client, endpoint, bucket)
 
 
+# Every diagnosis this module defines or imports: what its checks may report.
+DECLARED = declared(sys.modules[__name__], NETWORK_DIAGNOSES)
+
 CHECKS = (
     Check(
         id="ecs",
@@ -1148,17 +1034,16 @@ CHECKS = (
             Step("ecs.profile", "AWS profile and keys"),
             Step("ecs.endpoint", "S3 endpoint URL"),
             Step("ecs.list", "List buckets"),
-            Step("ecs.bucket", "Named buckets"),
+            Step("ecs.bucket", "Named buckets", group=True),
             Step("ecs.write", "Write round trip"),
         ),
         run=run,
         needs=("vpn.ecs",),
-        diagnoses=(*DIAGNOSES, NOT_CONFIGURED, *NETWORK_DIAGNOSES),
+        diagnoses=DECLARED,
         # list (1 call) + buckets (2 each) + write (3), each up to one timeout when the server
         # answers slowly: room for three buckets and the write test. A dead server is cut short by
         # the VPN probe first; retries on failures may still reach the deadline, which is reported.
         budget=10.0,
         import_allowance_s=3.0,
-        help="S3 profile, endpoint URL and bucket access on ECS, like `aws --profile p s3 ls`.",
     ),
 )

@@ -20,30 +20,30 @@ import binascii
 import datetime as dt
 import re
 import stat
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from aisg_check.check import Check, Recorder, Step
+from aisg_check.check import Check, Recorder, Step, declared
 from aisg_check.checks.tools import TOOL_MISSING
 from aisg_check.context import CommandResult, Context
-from aisg_check.model import CONTACT_MLOPS, Diagnosis
-from aisg_check.network import (
+from aisg_check.diagnoses import (
     ENDPOINT_HTTP_ERROR,
     ENDPOINT_NO_ANSWER,
     ENDPOINT_UNEXPECTED_ANSWER,
     NETWORK_DIAGNOSES,
+    NOT_CONFIGURED,
     TLS_UNTRUSTED_CERT,
     VPN_CONNECT_REFUSED,
     VPN_CONNECT_TIMEOUT,
     VPN_DNS_FAILED,
     VPN_NO_ROUTE,
-    classify_tls_error,
-    find_ssl_error,
 )
-from aisg_check.runner import NOT_CONFIGURED
+from aisg_check.model import CONTACT_MLOPS, Diagnosis
+from aisg_check.net.failures import classify_tls_error, find_ssl_error
 from aisg_check.secrets import Secret
 
 # ---------------------------------------------------------------------------------------------
@@ -1144,6 +1144,9 @@ def run_https(ctx: Context, rec: Recorder) -> None:
     _git_layer(ctx, rec, token, info)
 
 
+# Every diagnosis this module defines or imports: what its checks may report.
+DECLARED = declared(sys.modules[__name__], NETWORK_DIAGNOSES)
+
 CHECKS: tuple[Check, ...] = (
     Check(
         id="gitlab.ssh",
@@ -1157,9 +1160,8 @@ CHECKS: tuple[Check, ...] = (
         ),
         run=run_ssh,
         needs=("vpn.gitlab-ssh",),
-        diagnoses=(*SSH_DIAGNOSES, *NETWORK_DIAGNOSES),
+        diagnoses=DECLARED,
         budget=3.0,
-        help="git over SSH: ssh config (port 2222), key, host key, `ssh -T` greeting.",
     ),
     Check(
         id="gitlab.https",
@@ -1172,8 +1174,7 @@ CHECKS: tuple[Check, ...] = (
         ),
         run=run_https,
         needs=("vpn.gitlab",),
-        diagnoses=(*HTTPS_DIAGNOSES, *NETWORK_DIAGNOSES),
+        diagnoses=DECLARED,
         budget=4.0,
-        help="git over HTTPS: token, its scopes and expiry, user, optional `git ls-remote`.",
     ),
 )

@@ -20,31 +20,28 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aisg_check import dockerconfig
-from aisg_check.check import Blocked, Check, Recorder, Step
+from aisg_check.check import Blocked, Check, Recorder, Step, declared
 from aisg_check.context import Context
-from aisg_check.model import CONTACT_MLOPS, Diagnosis
-from aisg_check.network import (
+from aisg_check.diagnoses import (
+    BLOCKED,
     NETWORK_DIAGNOSES,
+    NOT_CONFIGURED,
     TLS_CERT_EXPIRED,
     TLS_HANDSHAKE_FAILED,
     TLS_HOSTNAME_MISMATCH,
     TLS_UNTRUSTED_CERT,
-    Budget,
-    Outcome,
-    Target,
-    classify_tls_error,
-    connect,
-    find_ssl_error,
-    proxy_for,
 )
-from aisg_check.runner import BLOCKED, NOT_CONFIGURED
+from aisg_check.model import CONTACT_MLOPS, Diagnosis
+from aisg_check.net.failures import classify_tls_error, find_ssl_error
+from aisg_check.net.probe import Budget, Outcome, Target, connect, proxy_for
+from aisg_check.platform import dockerconfig
 from aisg_check.secrets import Secret, jwt_claims
 
 if TYPE_CHECKING:
@@ -983,6 +980,9 @@ def run_daemon(ctx: Context, rec: Recorder) -> None:
 
 _NETWORK = tuple(NETWORK_DIAGNOSES)
 
+# Every diagnosis this module defines or imports: what its checks may report.
+DECLARED = declared(sys.modules[__name__], NETWORK_DIAGNOSES)
+
 CHECKS: tuple[Check, ...] = (
     Check(
         id="harbor.user",
@@ -993,28 +993,26 @@ CHECKS: tuple[Check, ...] = (
             Step("harbor.user.username", "Username without domain"),
             Step("harbor.user.tls", "Registry connection and TLS"),
             Step("harbor.user.auth", "Registry login"),
-            Step("harbor.user.push", "Push permission"),
+            Step("harbor.user.push", "Push permission", group=True),
         ),
         run=run_user,
         needs=("vpn.harbor",),
-        diagnoses=(*HARBOR_DIAGNOSES, NOT_CONFIGURED, *_NETWORK),
+        diagnoses=DECLARED,
         # A credential helper (1) + /v2/, token, /v2/ with it (3) + token and role per project
         # (2 each), one timeout apiece: room for three projects on a slow but answering registry.
         budget=10.0,
         import_allowance_s=2.0,
-        help="docker login for the registry, username, login and push permission per project.",
     ),
     Check(
         id="harbor.robot",
         component="harbor",
         title="Harbor robot account",
-        steps=(Step("harbor.robot", "Robot account"),),
+        steps=(Step("harbor.robot", "Robot account", group=True),),
         run=run_robot,
         needs=("vpn.harbor",),
-        diagnoses=(*ROBOT_DIAGNOSES, NOT_CONFIGURED, BLOCKED, *_NETWORK),
+        diagnoses=DECLARED,
         # /v2/, token, /v2/ with it (3) + a token per project (1 each; robots have no role to read).
         budget=8.0,
-        help="A robot account .json file: expiry, login and push permission.",
     ),
     Check(
         id="harbor.daemon",
@@ -1022,9 +1020,8 @@ CHECKS: tuple[Check, ...] = (
         title="Docker daemon",
         steps=(Step("harbor.daemon", "Docker daemon"),),
         run=run_daemon,
-        diagnoses=(DOCKER_DAEMON_UNAVAILABLE,),
+        diagnoses=DECLARED,
         budget=1.0,
         import_allowance_s=2.0,
-        help="Whether a Docker daemon answers (needed to push, not to log in).",
     ),
 )

@@ -21,6 +21,7 @@ import logging
 import math
 import os
 import re
+import sys
 import tempfile
 import threading
 import time
@@ -30,23 +31,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from aisg_check.check import Check, Recorder, Step
+from aisg_check.check import Check, Recorder, Step, declared
 from aisg_check.context import Context
-from aisg_check.model import CONTACT_MLOPS, Diagnosis
-from aisg_check.network import (
+from aisg_check.diagnoses import (
     ENDPOINT_HTTP_ERROR,
     ENDPOINT_UNEXPECTED_ANSWER,
     NETWORK_DIAGNOSES,
     TLS_UNTRUSTED_CERT,
-    classify_tls_error,
-    find_ssl_error,
 )
+from aisg_check.model import CONTACT_MLOPS, Diagnosis
+from aisg_check.net.failures import classify_tls_error, find_ssl_error
 from aisg_check.secrets import strip_userinfo
 
 if TYPE_CHECKING:
     import httpx
 
-    from aisg_check.checks.ecs import Keys
+    from aisg_check.platform.aws import Keys
 
 MLFLOW_URI_NOT_SET = Diagnosis(
     "MLFLOW_URI_NOT_SET",
@@ -224,14 +224,6 @@ _S3_ENDPOINT_ENV = ("MLFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOI
 _ENV_LOCK = threading.Lock()
 # Profile settings that make botocore run something (a subprocess, STS, SSO) to get keys: the
 # check reads static keys only, and stops before the client would follow any of these.
-_FOLLOWED_AWS_FORMS = (
-    "role_arn",
-    "credential_process",
-    "web_identity_token_file",
-    "sso_session",
-    "sso_start_url",
-    "sso_account_id",
-)
 # Before the run and before the artifact: the layer's requests and the cleanup must fit.
 _TIME_FACTOR = 2.0
 
@@ -855,9 +847,9 @@ def _aws_keys(ctx: Context) -> Keys | str | None:
     ~/.aws/config. None when there are none; a string says why they cannot be used."""
     from botocore.configloader import load_config, raw_config_parse
 
-    from aisg_check.checks.ecs import InvalidFile, _aws_files, _env_keys, _keys_in, _read_ini, _shown
+    from aisg_check.platform import aws
 
-    env_keys = _env_keys(ctx)  # registers the secrets with the scrubber
+    env_keys = aws.env_keys(ctx)  # registers the secrets with the scrubber
     if env_keys is not None:
         return env_keys  # botocore's first provider: it stops here, whatever the profile says
     if ctx.env.get("AWS_WEB_IDENTITY_TOKEN_FILE") or ctx.env.get("AWS_ROLE_ARN"):
@@ -865,36 +857,36 @@ def _aws_keys(ctx: Context) -> Keys | str | None:
             "AWS_ROLE_ARN/AWS_WEB_IDENTITY_TOKEN_FILE ask for a role through STS, which is not "
             "supported for this check (it reads static keys only)"
         )
-    files = _aws_files(ctx)
+    files = aws.aws_files(ctx)
     try:  # _read_ini registers every secret in the files with the scrubber
-        creds = _read_ini(ctx, files.credentials, raw_config_parse) or {}
-        config = (_read_ini(ctx, files.config, load_config) or {}).get("profiles", {})
-    except InvalidFile as bad:
+        creds = aws.read_ini(ctx, files.credentials, raw_config_parse) or {}
+        config = (aws.read_ini(ctx, files.config, load_config) or {}).get("profiles", {})
+    except aws.InvalidFile as bad:
         return f"{bad.path}{f' line {bad.line}' if bad.line else ''} cannot be read: {bad.what}"
     name = ctx.env.get("AWS_PROFILE") or "default"
     sections = [
-        (creds.get(name), f"{_shown(ctx, files.credentials)} [{name}]"),
+        (creds.get(name), f"{aws.shown(ctx, files.credentials)} [{name}]"),
         (
             config.get(name),
-            f"{_shown(ctx, files.config)} [{'default' if name == 'default' else 'profile ' + name}]",
+            f"{aws.shown(ctx, files.config)} [{'default' if name == 'default' else 'profile ' + name}]",
         ),
     ]
     present = [(section, label) for section, label in sections if isinstance(section, Mapping)]
     if not present:
         if name == "default":
             return None
-        where = f"{_shown(ctx, files.credentials)} nor {_shown(ctx, files.config)}"
+        where = f"{aws.shown(ctx, files.credentials)} nor {aws.shown(ctx, files.config)}"
         return f"profile '{name}' (AWS_PROFILE) is in neither {where}"
     # botocore tries these before a profile's static keys, so a profile with them is never
     # "just keys": report it instead of running a subprocess or calling STS/SSO on Amazon.
-    forms = sorted({form for section, _ in present for form in _FOLLOWED_AWS_FORMS if form in section})
+    forms = sorted({form for section, _ in present for form in aws.credential_forms(section)})
     if forms:
         return (
             f"profile '{name}' gets its keys through {', '.join(forms)}, which is not supported for this "
             "check (it reads static keys only and never runs a credential helper or calls STS/SSO)"
         )
     for section, label in present:
-        found = _keys_in(section, label)
+        found = aws.keys_in(section, label)
         if found is not None:
             return found
     return None
@@ -1158,6 +1150,9 @@ def _run_and_cleanup(
         _cleanup(ctx, rec, target, experiment, session, client, run_, finished, bool(uploaded))
 
 
+# Every diagnosis this module defines or imports: what its checks may report.
+DECLARED = declared(sys.modules[__name__], NETWORK_DIAGNOSES)
+
 CHECKS: tuple[Check, ...] = (
     Check(
         id="mlflow",
@@ -1174,12 +1169,11 @@ CHECKS: tuple[Check, ...] = (
         ),
         run=run,
         needs=("vpn.mlflow",),
-        diagnoses=(*DIAGNOSES, *NETWORK_DIAGNOSES),
+        diagnoses=DECLARED,
         # About ten requests, each bounded by the timeout; a healthy server answers in
         # milliseconds, so this is only the ceiling for a server that is slow at every step.
         budget=6.0,
         # A cold import of the MLflow client (pandas, protobuf) takes seconds on a laptop.
         import_allowance_s=8.0,
-        help="Log a real test run with params, metrics and an artifact, then delete it.",
     ),
 )

@@ -3,17 +3,13 @@ command-line tool can tell; the hint says where to go next."""
 
 from __future__ import annotations
 
-from aisg_check.check import Check, Recorder, Step
+import sys
+
+from aisg_check.check import Check, Recorder, Step, declared
 from aisg_check.context import Context
+from aisg_check.diagnoses import ENDPOINT_HTTP_ERROR, NETWORK_DIAGNOSES, NOT_CONFIGURED
 from aisg_check.model import CONTACT_MLOPS, Diagnosis
-from aisg_check.network import (
-    ENDPOINT_HTTP_ERROR,
-    ENDPOINT_NO_ANSWER,
-    NETWORK_DIAGNOSES,
-    classify_tls_error,
-    find_ssl_error,
-)
-from aisg_check.runner import NOT_CONFIGURED
+from aisg_check.net.failures import transport_failure
 
 RANCHER_NOT_RANCHER = Diagnosis(
     "RANCHER_NOT_RANCHER",
@@ -38,20 +34,11 @@ def run(ctx: Context, rec: Recorder) -> None:
         with ctx.http(timeout=rec.step_timeout(ctx.timeout)) as client:
             response = client.get(f"{url}/ping")
     except httpx.HTTPError as exc:
-        # The probe passed a moment ago, so this is TLS, a hang or a broken answer: say which.
-        ssl_error = find_ssl_error(exc)
-        host = httpx.URL(url).host
-        if ssl_error is not None:
-            diagnosis, summary = classify_tls_error(host, ssl_error)
-        elif isinstance(exc, httpx.TimeoutException):
-            diagnosis, summary = ENDPOINT_NO_ANSWER, f"{url}/ping did not answer within the timeout"
-        else:
-            diagnosis = RANCHER_NOT_RANCHER
-            summary = (
-                f"{url}/ping did not answer: {type(exc).__name__}: {ctx.scrubber.scrub_external(str(exc))}"
-            )
-        rec.fail("rancher.dashboard", diagnosis, summary, details={"url": url})
-        return
+        # The probe passed a moment ago, so this is TLS, a hang, a proxy or a broken answer.
+        failure = transport_failure(ctx, exc, url)
+        raise rec.fail(
+            "rancher.dashboard", failure.diagnosis, failure.summary, details={"url": url}
+        ) from None
     details = {"url": url, "http_status": response.status_code}
     if response.status_code >= 500:
         rec.fail(
@@ -78,6 +65,9 @@ def run(ctx: Context, rec: Recorder) -> None:
         )
 
 
+# Every diagnosis this module defines or imports, and any transport failure: what it may report.
+DECLARED = declared(sys.modules[__name__], NETWORK_DIAGNOSES)
+
 CHECKS = (
     Check(
         id="rancher",
@@ -86,7 +76,6 @@ CHECKS = (
         steps=(Step("rancher.dashboard", "Rancher dashboard"),),
         run=run,
         needs=("vpn.rancher",),
-        diagnoses=(RANCHER_NOT_RANCHER, *NETWORK_DIAGNOSES),
-        help="Rancher dashboard reachable (sign-in is SSO in a browser).",
+        diagnoses=DECLARED,
     ),
 )

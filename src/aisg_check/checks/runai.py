@@ -22,6 +22,7 @@ import binascii
 import json
 import shutil
 import ssl
+import sys
 import tempfile
 import threading
 import time
@@ -31,21 +32,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aisg_check import kubeconfig
-from aisg_check.check import Check, Recorder, Step
+from aisg_check.check import Check, Recorder, Step, declared
 from aisg_check.checks.tools import RUNAI_DOWNLOAD, TOOL_BROKEN, parse_version
 from aisg_check.context import Context
-from aisg_check.model import CONTACT_MLOPS, Diagnosis
-from aisg_check.network import (
+from aisg_check.diagnoses import (
     ENDPOINT_HTTP_ERROR,
     ENDPOINT_UNEXPECTED_ANSWER,
     NETWORK_DIAGNOSES,
+    NOT_CONFIGURED,
     TLS_UNTRUSTED_CERT,
-    classify_tls_error,
-    find_ssl_error,
-    proxy_for,
 )
-from aisg_check.runner import NOT_CONFIGURED
+from aisg_check.model import CONTACT_MLOPS, Diagnosis
+from aisg_check.net.failures import classify_tls_error, find_ssl_error
+from aisg_check.net.probe import proxy_for
+from aisg_check.platform import kubeconfig
 from aisg_check.secrets import Secret, jwt_claims
 
 if TYPE_CHECKING:
@@ -1130,6 +1130,9 @@ def run_cli(ctx: Context, rec: Recorder) -> None:
     rec.ok(STEP_CLI, f"Run:ai CLI {details['version'] or '(version unknown)'} at {path}", details=details)
 
 
+# Every diagnosis this module defines or imports: what its checks may report.
+DECLARED = declared(sys.modules[__name__], NETWORK_DIAGNOSES)
+
 CHECKS: tuple[Check, ...] = (
     Check(
         id="runai",
@@ -1144,12 +1147,11 @@ CHECKS: tuple[Check, ...] = (
         ),
         run=run,
         needs=("vpn.cluster",),
-        diagnoses=DIAGNOSES,
+        diagnoses=DECLARED,
         # Token refresh (discovery + grant), /version, SelfSubjectReview and three access
         # reviews, each under its own timeout.
         budget=6.0,
         import_allowance_s=3.0,
-        help="Kubeconfig, `runai login` tokens, cluster identity and namespace permissions.",
     ),
     Check(
         id="runai.cli",
@@ -1157,8 +1159,7 @@ CHECKS: tuple[Check, ...] = (
         title="Run:ai CLI",
         steps=(Step(STEP_CLI, "Run:ai CLI"),),
         run=run_cli,
-        diagnoses=(RUNAI_CLI_MISSING, TOOL_BROKEN, RUNAI_NOT_LOGGED_IN),
+        diagnoses=DECLARED,
         budget=2.0,
-        help="The runai command installed and answering `runai version`.",
     ),
 )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import threading
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from aisg_check.check import Check, Recorder, Step
+from aisg_check.check import Check, Recorder, Step, declared
 from aisg_check.context import CommandResult, Context
 from aisg_check.model import CONTACT_MLOPS, Diagnosis
 
@@ -212,17 +212,11 @@ def _check_tool(ctx: Context, rec: Recorder, tool: Tool, timeout: float) -> None
 def run(ctx: Context, rec: Recorder) -> None:
     # Each `--version` is a process start (aws and conda take ~0.5 s); run them all at once.
     timeout = rec.step_timeout(ctx.timeout)
-    threads = [
-        threading.Thread(
-            target=_check_tool, args=(ctx, rec, tool, timeout), daemon=True, name=f"tool-{tool.name}"
-        )
-        for tool in TOOLS
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    rec.parallel(lambda tool: _check_tool(ctx, rec, tool, timeout), TOOLS, name="tool")
 
+
+# Every diagnosis this module defines or imports: what its checks may report.
+DECLARED = declared(sys.modules[__name__])
 
 CHECKS = (
     Check(
@@ -231,8 +225,7 @@ CHECKS = (
         title="Local tools",
         steps=tuple(Step(f"tools.{t.name}", t.title) for t in TOOLS),
         run=run,
-        diagnoses=(TOOL_MISSING, TOOL_MISSING_OPTIONAL, TOOL_OUTDATED, TOOL_BROKEN),
+        diagnoses=DECLARED,
         budget=1.0,
-        help="git, ssh, python, conda, kubectl, runai, aws and docker: found and recent enough.",
     ),
 )

@@ -7,15 +7,15 @@ instead of timing out one by one.
 
 from __future__ import annotations
 
-import threading
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aisg_check.check import Check, Recorder, Step
+from aisg_check.check import Check, Recorder, Step, declared
 from aisg_check.context import Context
+from aisg_check.diagnoses import NETWORK_DIAGNOSES, NOT_CONFIGURED, VPN_DNS_FAILED
 from aisg_check.model import CONTACT_MLOPS, Diagnosis, Status
-from aisg_check.network import NETWORK_DIAGNOSES, VPN_DNS_FAILED, Target, probe
-from aisg_check.runner import NOT_CONFIGURED
+from aisg_check.net.probe import Outcome, Target, probe
 
 VPN_NOT_CONNECTED = Diagnosis(
     "VPN_NOT_CONNECTED",
@@ -55,7 +55,7 @@ def _cluster_target(ctx: Context) -> Target | None:
     """The API server of the context kubectl would use, verified as the kubeconfig says
     (its CA, or no verification where it sets insecure-skip-tls-verify, as the guide's
     sample does); without a usable kubeconfig, the profile's cluster URL."""
-    from aisg_check import kubeconfig  # here: a run without the cluster probe need not import it
+    from aisg_check.platform import kubeconfig  # here: a run without the cluster probe need not import it
 
     try:
         selection = kubeconfig.select(ctx, kubeconfig.load(ctx))
@@ -142,10 +142,7 @@ def _run_probe(endpoint: Endpoint) -> Callable[[Context, Recorder], None]:
     return run
 
 
-def record(rec: Recorder, step: str, target: Target, outcome: object, title: str = "") -> None:
-    from aisg_check.network import Outcome
-
-    assert isinstance(outcome, Outcome)
+def record(rec: Recorder, step: str, target: Target, outcome: Outcome, title: str = "") -> None:
     details = dict(outcome.details)
     details.setdefault("url", target.url)
     if outcome.ok and not outcome.warn:
@@ -165,19 +162,11 @@ def _run_extra(ctx: Context, rec: Recorder) -> None:
         Target(f"extra.{i}", url if "://" in url else f"tcp://{url}")
         for i, url in enumerate(ctx.settings.vpn.extra, start=1)
     ]
-    outcomes: dict[int, object] = {}
     budget = rec.step_timeout(ctx.timeout)
-
-    def work(i: int, target: Target) -> None:
-        outcomes[i] = probe(ctx, target, budget)
-
-    threads = [threading.Thread(target=work, args=(i, t), daemon=True) for i, t in enumerate(targets)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for i, target in enumerate(targets):
-        record(rec, f"vpn.{target.name}", target, outcomes[i], title=f"Extra endpoint {target.url}")
+    outcomes = rec.parallel(lambda target: probe(ctx, target, budget), targets, name="probe")
+    for target, outcome in zip(targets, outcomes, strict=True):
+        if outcome is not None:  # None: the deadline came first, and the runner says so
+            record(rec, f"vpn.{target.name}", target, outcome, title=f"Extra endpoint {target.url}")
 
 
 def _run_status(ctx: Context, rec: Recorder) -> None:
@@ -215,6 +204,9 @@ def _run_status(ctx: Context, rec: Recorder) -> None:
         )
 
 
+# Every diagnosis this module defines or imports, and any a probe's outcome carries.
+DECLARED = declared(sys.modules[__name__], NETWORK_DIAGNOSES)
+
 PROBES: tuple[Check, ...] = tuple(
     Check(
         id=f"vpn.{e.key}",
@@ -222,7 +214,7 @@ PROBES: tuple[Check, ...] = tuple(
         title=e.title,
         steps=(Step(f"vpn.{e.key}", e.title),),
         run=_run_probe(e),
-        diagnoses=NETWORK_DIAGNOSES,
+        diagnoses=DECLARED,
         budget=1.0,
     )
     for e in ENDPOINTS
@@ -232,9 +224,9 @@ EXTRA = Check(
     id="vpn.extra",
     component="vpn",
     title="Extra endpoints (vpn.extra)",
-    steps=(),
+    steps=(Step("vpn.extra", "Extra endpoints", group=True),),
     run=_run_extra,
-    diagnoses=NETWORK_DIAGNOSES,
+    diagnoses=DECLARED,
     budget=1.0,
 )
 
@@ -245,7 +237,7 @@ STATUS = Check(
     steps=(Step("vpn.status", "NUS VPN"),),
     run=_run_status,
     needs=(*(p.id for p in PROBES), EXTRA.id),
-    diagnoses=(VPN_NOT_CONNECTED, VPN_UNREACHABLE, VPN_PARTIAL),
+    diagnoses=DECLARED,
     budget=0.0,
 )
 

@@ -18,136 +18,23 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from aisg_check import proxies
 from aisg_check.context import Context
-from aisg_check.model import CONTACT_MLOPS, Diagnosis
-
-VPN_DNS_FAILED = Diagnosis(
-    "VPN_DNS_FAILED",
-    "Host name does not resolve",
-    "The internal host name could not be resolved: this machine is most likely not connected to the "
-    "NUS VPN, or the VPN's DNS servers are not in use.",
-    "Connect to the NUS VPN and run again. If you are connected, check that the VPN's DNS is used "
-    "(`nslookup <host>`); on Windows/macOS disconnect and reconnect the VPN client.",
-    CONTACT_MLOPS,
-)
-VPN_CONNECT_TIMEOUT = Diagnosis(
-    "VPN_CONNECT_TIMEOUT",
-    "Connection timed out",
-    "The host name resolves but nothing answered the TCP connection in time: the VPN is down or "
-    "a firewall drops the traffic.",
-    "Connect to (or reconnect) the NUS VPN and run again; on a corporate network, ask whether the "
-    "port is blocked.",
-    CONTACT_MLOPS,
-)
-VPN_CONNECT_REFUSED = Diagnosis(
-    "VPN_CONNECT_REFUSED",
-    "Connection refused",
-    "The host answered but refused the connection on that port: a wrong port in the settings, or the "
-    "service is down.",
-    "Check the port in your settings (`aisg-check config`); if it is right, the service is down: "
-    "tell the MLOps team.",
-    CONTACT_MLOPS,
-)
-VPN_NO_ROUTE = Diagnosis(
-    "VPN_NO_ROUTE",
-    "No route to the host",
-    "The network has no route to the host's address: the VPN is not connected or routes only part "
-    "of the traffic.",
-    "Connect to the NUS VPN (full tunnel) and run again.",
-    CONTACT_MLOPS,
-)
-ENDPOINT_NO_ANSWER = Diagnosis(
-    "ENDPOINT_NO_ANSWER",
-    "Connected, but no answer",
-    "The TCP connection was accepted but the server sent nothing within the timeout: an overloaded "
-    "service, or a middlebox that swallows the traffic.",
-    "Run again with a larger --timeout; if it persists, tell the MLOps team which host hangs.",
-    CONTACT_MLOPS,
-)
-ENDPOINT_UNEXPECTED_ANSWER = Diagnosis(
-    "ENDPOINT_UNEXPECTED_ANSWER",
-    "Unexpected answer",
-    "Something answered on the port, but not the protocol expected (HTTP, TLS or SSH): a captive "
-    "portal, a proxy, or a wrong port.",
-    "Check the URL and port in your settings; on hotel or guest Wi-Fi, sign in to the portal first.",
-)
-ENDPOINT_HTTP_ERROR = Diagnosis(
-    "ENDPOINT_HTTP_ERROR",
-    "Server error",
-    "The server answered with an HTTP 5xx error: it is up but broken, or a gateway in front of it is.",
-    "Try again in a few minutes; if it persists, tell the MLOps team.",
-    CONTACT_MLOPS,
-)
-TLS_UNTRUSTED_CERT = Diagnosis(
-    "TLS_UNTRUSTED_CERT",
-    "Certificate not trusted",
-    "The server's TLS certificate is signed by a CA this machine does not trust: a TLS-inspecting "
-    "proxy or antivirus, or a private CA.",
-    "Get the root CA certificate (PEM) and trust it: `ca_bundle: /path/ca.pem` in the aisg-check "
-    "config (or --ca-bundle); for Python tools and MLflow `export REQUESTS_CA_BUNDLE=/path/ca.pem`; "
-    "for aws `export AWS_CA_BUNDLE=/path/ca.pem`; for git `git config --global http.sslCAInfo "
-    "/path/ca.pem`; for Docker copy it to /etc/docker/certs.d/<host>/ca.crt.",
-    CONTACT_MLOPS,
-)
-TLS_HOSTNAME_MISMATCH = Diagnosis(
-    "TLS_HOSTNAME_MISMATCH",
-    "Certificate is for another name",
-    "The certificate the server presented does not name the host you asked for: a wrong host in the "
-    "settings, a captive portal, or an intercepting proxy.",
-    "Check the host name in your settings (`aisg-check config`); if it is right, tell the MLOps team.",
-    CONTACT_MLOPS,
-)
-TLS_CERT_EXPIRED = Diagnosis(
-    "TLS_CERT_EXPIRED",
-    "Certificate expired",
-    "The server's certificate has expired (or this machine's clock is wrong).",
-    "Check this machine's date and time; if it is right, tell the MLOps team the certificate expired.",
-    CONTACT_MLOPS,
-)
-TLS_HANDSHAKE_FAILED = Diagnosis(
-    "TLS_HANDSHAKE_FAILED",
-    "TLS handshake failed",
-    "The TLS handshake failed for a reason other than trust: a protocol or cipher mismatch, or a "
-    "middlebox that breaks TLS.",
-    "Run again with --verbose to see the TLS error, and send it to the MLOps team.",
-    CONTACT_MLOPS,
-)
-PROXY_UNREACHABLE = Diagnosis(
-    "PROXY_UNREACHABLE",
-    "Proxy unreachable",
-    "HTTPS_PROXY (or ALL_PROXY) names a proxy that cannot be reached from here.",
-    "Fix or unset HTTPS_PROXY/ALL_PROXY, or add the internal domains to NO_PROXY: "
-    "`export NO_PROXY=$NO_PROXY,.aisingapore.net,.nus.edu.sg,.run.ai`.",
-)
-PROXY_INTERCEPTS_INTERNAL = Diagnosis(
-    "PROXY_INTERCEPTS_INTERNAL",
-    "Proxy in the way of an internal host",
-    "Requests to this internal host go through the proxy in HTTPS_PROXY, which cannot reach it.",
-    "Bypass the proxy for internal hosts: `export NO_PROXY=$NO_PROXY,.aisingapore.net,.nus.edu.sg,"
-    ".run.ai` (Windows: `setx NO_PROXY ...`), then run again.",
-)
-
-NETWORK_DIAGNOSES = (
-    VPN_DNS_FAILED,
-    VPN_CONNECT_TIMEOUT,
-    VPN_CONNECT_REFUSED,
-    VPN_NO_ROUTE,
+from aisg_check.diagnoses import (
+    ENDPOINT_HTTP_ERROR,
     ENDPOINT_NO_ANSWER,
     ENDPOINT_UNEXPECTED_ANSWER,
-    ENDPOINT_HTTP_ERROR,
-    TLS_UNTRUSTED_CERT,
-    TLS_HOSTNAME_MISMATCH,
-    TLS_CERT_EXPIRED,
-    TLS_HANDSHAKE_FAILED,
-    PROXY_UNREACHABLE,
     PROXY_INTERCEPTS_INTERNAL,
+    PROXY_UNREACHABLE,
+    TLS_HANDSHAKE_FAILED,
+    TLS_UNTRUSTED_CERT,
+    VPN_CONNECT_REFUSED,
+    VPN_CONNECT_TIMEOUT,
+    VPN_DNS_FAILED,
+    VPN_NO_ROUTE,
 )
-
-# OpenSSL verify codes (x509_vfy.h) that mean "I do not trust who signed this".
-_UNTRUSTED_CODES = {2, 18, 19, 20, 21, 27}
-_EXPIRED_CODE = 10
-_HOSTNAME_CODE = 62
+from aisg_check.model import Diagnosis
+from aisg_check.net import proxies
+from aisg_check.net.failures import classify_tls_error, find_ssl_error
 
 
 @dataclass(frozen=True)
@@ -279,36 +166,6 @@ def connect(host: str, port: int, budget: Budget, details: dict[str, Any]) -> so
         return sock
     assert last is not None
     return last
-
-
-def find_ssl_error(exc: BaseException | None) -> ssl.SSLError | None:
-    """The ssl error inside a library's exception: httpx, httpcore, urllib3 and botocore wrap
-    it a few levels deep (in __cause__, __context__ or args)."""
-    seen: set[int] = set()
-    stack: list[Any] = [exc]
-    while stack:
-        item = stack.pop()
-        if not isinstance(item, BaseException) or id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, ssl.SSLError):
-            return item
-        stack.extend([item.__cause__, item.__context__, *item.args, getattr(item, "reason", None)])
-    return None
-
-
-def classify_tls_error(host: str, exc: ssl.SSLError) -> tuple[Diagnosis, str]:
-    """Map an ssl error to a diagnosis and a one-line summary naming the host."""
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        message = exc.verify_message or str(exc)
-        if exc.verify_code == _HOSTNAME_CODE or "hostname mismatch" in message.lower():
-            return TLS_HOSTNAME_MISMATCH, f"The certificate of {host} is not valid for that name ({message})"
-        if exc.verify_code == _EXPIRED_CODE:
-            return TLS_CERT_EXPIRED, f"The certificate of {host} has expired ({message})"
-        if exc.verify_code in _UNTRUSTED_CODES or "self-signed" in message or "issuer" in message:
-            return TLS_UNTRUSTED_CERT, f"The certificate of {host} is not trusted here ({message})"
-        return TLS_UNTRUSTED_CERT, f"The certificate of {host} failed verification ({message})"
-    return TLS_HANDSHAKE_FAILED, f"TLS handshake with {host} failed: {exc.reason or exc}"
 
 
 def _tls(

@@ -1,0 +1,150 @@
+"""The AWS CLI's files and credentials as botocore reads them, shared by the `ecs` and `mlflow`
+checks: which files (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE), static keys in a profile or
+the environment, and the one list of credential forms aisg-check does not follow itself.
+
+botocore is imported inside the functions that need it: `aisg-check --help` must not load it.
+"""
+
+from __future__ import annotations
+
+import configparser
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aisg_check.secrets import Secret
+
+if TYPE_CHECKING:
+    from aisg_check.context import Context
+
+SECRET_KEYS = ("aws_secret_access_key", "aws_session_token", "aws_security_token")
+# Credential forms botocore follows (roles, SSO, external processes) that a preflight does not
+# resolve by itself: a profile holding one is named, with the form, instead of judged.
+CREDENTIAL_FORMS = (
+    "role_arn",
+    "credential_process",
+    "web_identity_token_file",
+    "sso_session",
+    "sso_start_url",
+    "sso_account_id",
+)
+
+
+def credential_forms(section: Mapping[str, Any]) -> list[str]:
+    """The credential forms other than static keys that a profile section uses."""
+    return [form for form in CREDENTIAL_FORMS if form in section]
+
+
+@dataclass(frozen=True)
+class AwsFiles:
+    credentials: Path
+    config: Path
+
+
+@dataclass(frozen=True)
+class Keys:
+    access_key_id: str
+    secret: Secret
+    token: Secret | None
+    source: str  # "environment (AWS_ACCESS_KEY_ID)", "~/.aws/credentials [p]"
+
+    def same_as(self, other: Keys) -> bool:
+        return self.access_key_id == other.access_key_id and self.secret == other.secret
+
+
+class InvalidFile(Exception):
+    def __init__(self, path: str, line: int | None, what: str) -> None:
+        super().__init__(f"{path}:{line}: {what}")
+        self.path, self.line, self.what = path, line, what
+
+
+def shown(ctx: Context, path: Path) -> str:
+    """A path as the user knows it: `~/.aws/credentials` rather than the absolute home path."""
+    try:
+        return "~/" + path.relative_to(ctx.home).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def aws_files(ctx: Context) -> AwsFiles:
+    # The variables botocore honours; `~` expands against the context's home, not the process's.
+    creds = ctx.env.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
+    config = ctx.env.get("AWS_CONFIG_FILE") or "~/.aws/config"
+    return AwsFiles(ctx.path(creds), ctx.path(config))
+
+
+def mask_key_id(key_id: str) -> str:
+    # Key ids are not secret, but a full one in a pasted ticket helps nobody; aws shows the tail too.
+    return f"…{key_id[-4:]}" if len(key_id) > 8 else "…"
+
+
+def parse_error_line(error: BaseException) -> tuple[int | None, str]:
+    """Line and kind of a configparser error, never the line's text: it may hold a secret."""
+    if isinstance(error, configparser.MissingSectionHeaderError):
+        return error.lineno, "a line before any [section] header"
+    if isinstance(error, configparser.ParsingError):
+        lines = [int(e[0]) for e in getattr(error, "errors", []) if e]
+        return (lines[0] if lines else None), "a line that is neither [section] nor key = value"
+    if isinstance(error, configparser.DuplicateSectionError):
+        return error.lineno, f"section [{error.section}] appears twice"
+    if isinstance(error, configparser.DuplicateOptionError):
+        return error.lineno, f"key '{error.option}' appears twice in [{error.section}]"
+    if isinstance(error, UnicodeDecodeError):
+        return None, "the file is not UTF-8 text"
+    return None, type(error).__name__
+
+
+def section_line(path: Path, section: str) -> int | None:
+    try:
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if line.strip() == f"[{section}]":
+                return number
+    except OSError:
+        return None
+    return None
+
+
+def read_ini(ctx: Context, path: Path, loader: Callable[[str], Any]) -> Any:
+    """Parse an aws file with botocore's own loader; register every secret in it at once."""
+    from botocore.exceptions import ConfigParseError
+
+    if not path.is_file():
+        return None
+    try:
+        data = loader(str(path))
+    except ConfigParseError as exc:
+        line, what = parse_error_line(exc.kwargs.get("error") or exc)
+        raise InvalidFile(shown(ctx, path), line, what) from None
+    sections = data.get("profiles", data) if isinstance(data, dict) else {}
+    for values in sections.values():
+        if isinstance(values, dict):
+            for name in SECRET_KEYS:
+                if isinstance(values.get(name), str):
+                    ctx.scrubber.add(values[name])
+    return data
+
+
+def keys_in(section: Mapping[str, Any], source: str) -> Keys | str | None:
+    """Static keys of a section; a string says what is wrong with a half-filled one."""
+    key_id = section.get("aws_access_key_id")
+    secret = section.get("aws_secret_access_key")
+    if not key_id and not secret:
+        return None
+    if not key_id or not secret:
+        missing = "aws_secret_access_key" if key_id else "aws_access_key_id"
+        return f"{source} has {'aws_access_key_id' if key_id else 'aws_secret_access_key'} but no {missing}"
+    token = section.get("aws_session_token") or section.get("aws_security_token")
+    return Keys(str(key_id), Secret(str(secret)), Secret(str(token)) if token else None, source)
+
+
+def env_keys(ctx: Context) -> Keys | str | None:
+    for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        ctx.scrubber.add(ctx.env.get(name))
+    key_id, secret = ctx.env.get("AWS_ACCESS_KEY_ID"), ctx.env.get("AWS_SECRET_ACCESS_KEY")
+    if not key_id:
+        return None  # botocore's EnvProvider ignores a lone secret the same way
+    if not secret:
+        return "AWS_ACCESS_KEY_ID is set in the environment but AWS_SECRET_ACCESS_KEY is not"
+    token = ctx.env.get("AWS_SESSION_TOKEN") or ctx.env.get("AWS_SECURITY_TOKEN")
+    return Keys(key_id, Secret(secret), Secret(token) if token else None, "environment (AWS_ACCESS_KEY_ID)")
