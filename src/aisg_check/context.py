@@ -194,6 +194,18 @@ class Context:
             **kwargs,
         )
 
+    def run_once(self, argv: Sequence[str], *, timeout: float) -> CommandResult:
+        """`run` with the context's environment, once per run: two checks asking the same
+        program the same thing (`runai version` for tools and for runai) share one answer.
+        A second caller waits for the first, so the program never runs twice at once."""
+        key = "run:" + "\0".join(argv)
+        with self._lock:
+            slot = self._cache.setdefault(key, {"lock": threading.Lock()})
+        with slot["lock"]:
+            if "result" not in slot:
+                slot["result"] = self.run(argv, timeout=timeout, env=dict(self.env))
+            return slot["result"]  # type: ignore[no-any-return]
+
     def path(self, value: str) -> Path:
         """Expand `~` against the context's home, not the process's."""
         if value == "~" or value.startswith(("~/", "~\\")):

@@ -171,8 +171,8 @@ def _check_tool(ctx: Context, rec: Recorder, tool: Tool, timeout: float) -> None
     found: tuple[str, ...] | None = candidates[0] if candidates else None
     result: CommandResult | None = None
     for command in candidates:
-        # ctx.env, not the live process environment, which another check may be adjusting.
-        result = ctx.run(command, timeout=timeout, env=dict(ctx.env))
+        # Once per run: the runai check asks `runai version` too.
+        result = ctx.run_once(command, timeout=timeout)
         found = command
         if result.ok:
             break
