@@ -4,18 +4,18 @@ every code has an anchor and every anchor a code. `python -m aisg_check.catalogu
 from __future__ import annotations
 
 from aisg_check.model import Diagnosis
-from aisg_check.registry import all_checks, all_diagnoses
+from aisg_check.registry import REGISTRY, Registry
 
 
-def _components(diagnosis: Diagnosis) -> list[str]:
+def _components(diagnosis: Diagnosis, registry: Registry) -> list[str]:
     names: dict[str, None] = {}
-    for check in all_checks():
+    for check in registry.all_checks():
         if any(d.code == diagnosis.code for d in check.diagnoses):
             names.setdefault(check.component, None)
     return list(names) or ["all"]
 
 
-def render() -> str:
+def render(registry: Registry = REGISTRY) -> str:
     lines = [
         "# Diagnosis codes",
         "",
@@ -26,11 +26,11 @@ def render() -> str:
         "command, file or name); this page says what the code means in general.",
         "",
     ]
-    for diagnosis in sorted(all_diagnoses(), key=lambda d: d.code):
+    for diagnosis in sorted(registry.all_diagnoses(), key=lambda d: d.code):
         lines += [
             f"## {diagnosis.code}",
             "",
-            f"**{diagnosis.title}** · reported by: {', '.join(_components(diagnosis))}",
+            f"**{diagnosis.title}** · reported by: {', '.join(_components(diagnosis, registry))}",
             "",
             f"- **Cause:** {diagnosis.cause}",
             f"- **Fix:** {diagnosis.fix}",
