@@ -175,8 +175,12 @@ def classify(
     proxy: str | None = None,
     scrub: Callable[[str], str] = lambda text: text,
     fallback: Diagnosis = ENDPOINT_CONNECTION_FAILED,
+    connecting: bool = False,
 ) -> Failure:
     """Diagnose a transport exception raised while talking to `host`.
+
+    `connecting`: the exception came from a plain socket's connect(), where a bare timeout is
+    the TCP handshake's (a library says which phase timed out in the exception's type).
 
     `proxy` is the proxy the request went through (a refused proxy surfaces as a plain connect
     error in httpx); `scrub` cleans the library's own words before they reach a summary;
@@ -188,6 +192,8 @@ def classify(
         diagnosis, summary = classify_tls_error(host, tls)
         return Failure(diagnosis, summary + (" (through the proxy)" if proxy else ""), "tls")
     kind = _kind(chain)
+    if connecting and kind == "read_timeout":
+        kind = "connect_timeout"
     via = f" (through the proxy {proxy})" if proxy else ""
     if proxy and kind in ("refused", "no_route", "connect_timeout", "dns"):
         # The failed connection was the one to the proxy itself.

@@ -8,7 +8,6 @@ has to see each layer separately (httpx folds them into one exception).
 
 from __future__ import annotations
 
-import errno
 import socket
 import ssl
 import threading
@@ -27,14 +26,12 @@ from aisg_check.diagnoses import (
     PROXY_UNREACHABLE,
     TLS_HANDSHAKE_FAILED,
     TLS_UNTRUSTED_CERT,
-    VPN_CONNECT_REFUSED,
     VPN_CONNECT_TIMEOUT,
     VPN_DNS_FAILED,
-    VPN_NO_ROUTE,
 )
 from aisg_check.model import Diagnosis
 from aisg_check.net import proxies
-from aisg_check.net.failures import classify_tls_error, find_ssl_error
+from aisg_check.net.failures import classify, classify_tls_error
 
 
 @dataclass(frozen=True)
@@ -132,34 +129,12 @@ def connect(host: str, port: int, budget: Budget, details: dict[str, Any]) -> so
         t1 = time.monotonic()
         try:
             sock.connect(addr)
-        except TimeoutError:
-            sock.close()
-            last = Outcome(
-                False,
-                f"{host}:{port} did not accept a connection within {budget.left():.1f}s",
-                VPN_CONNECT_TIMEOUT,
-                None,
-                {**details, "layer": "tcp"},
-            )
-            break  # the budget is spent; trying the next address would only overrun it
-        except ConnectionRefusedError:
-            sock.close()
-            last = Outcome(
-                False,
-                f"{host}:{port} refused the connection",
-                VPN_CONNECT_REFUSED,
-                None,
-                {**details, "layer": "tcp"},
-            )
-            continue
         except OSError as exc:
             sock.close()
-            code = (
-                VPN_NO_ROUTE if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH) else VPN_CONNECT_TIMEOUT
-            )
-            last = Outcome(
-                False, f"{host}:{port}: {exc.strerror or exc}", code, None, {**details, "layer": "tcp"}
-            )
+            failure = classify(exc, f"{host}:{port}", connecting=True)
+            last = Outcome(False, failure.summary, failure.diagnosis, None, {**details, "layer": "tcp"})
+            if failure.diagnosis is VPN_CONNECT_TIMEOUT:
+                break  # the budget is spent; trying the next address would only overrun it
             continue
         details["connect_ms"] = round((time.monotonic() - t1) * 1000, 1)
         details["address"] = addr[0]
@@ -332,32 +307,16 @@ def _via_proxy(ctx: Context, target: Target, proxy: str, budget: Budget, details
     try:
         with ctx.http(verify=target.verify, timeout=budget.left(), proxy=proxy) as client:
             response = client.head(target.url)
-    except httpx.ProxyError as exc:
-        return Outcome(
-            False,
-            f"The proxy {details['proxy']} does not reach {host}: {exc}",
-            PROXY_INTERCEPTS_INTERNAL,
-            f"Bypass the proxy for internal hosts: `export NO_PROXY=$NO_PROXY,{host}` and run again.",
-            {**details, "layer": "proxy"},
-        )
-    except httpx.ConnectError as exc:
-        inner = find_ssl_error(exc)
-        if inner is not None:
-            diagnosis, summary = classify_tls_error(host, inner)
+    except httpx.HTTPError as exc:
+        failure = classify(exc, host, proxy=details["proxy"], scrub=ctx.scrubber.scrub_external)
+        if failure.is_tls or failure.diagnosis is PROXY_UNREACHABLE:
             return Outcome(
-                False, summary + " (through the proxy)", diagnosis, None, {**details, "layer": "tls"}
+                False, failure.summary, failure.diagnosis, None, {**details, "layer": failure.layer}
             )
+        # The proxy answered a moment ago: whatever fails now is the proxy not getting us there.
         return Outcome(
             False,
-            f"{host} through the proxy: {exc}",
-            PROXY_INTERCEPTS_INTERNAL,
-            None,
-            {**details, "layer": "proxy"},
-        )
-    except httpx.TimeoutException:
-        return Outcome(
-            False,
-            f"{host} did not answer through the proxy within the timeout",
+            f"The proxy {details['proxy']} does not get through to {host}: {failure.summary}",
             PROXY_INTERCEPTS_INTERNAL,
             f"Bypass the proxy for internal hosts: `export NO_PROXY=$NO_PROXY,{host}` and run again.",
             {**details, "layer": "proxy"},
