@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Install everything the tests need on a fresh Debian/Ubuntu machine, then run lint, types and
 # the whole test suite. As root it also installs the Debian packages of the real test servers
-# (sshd, Distribution's registry, nginx + fcgiwrap + git-http-backend); without root, tests
+# (sshd, Distribution's registry, nginx + fcgiwrap + git-http-backend, Prometheus and its
+# Pushgateway with promtool); without root, tests
 # whose server is missing skip with a reason (and fail under CI=true).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(
   python3-venv git openssh-client openssh-server docker-registry nginx-light fcgiwrap apache2-utils
-  iproute2 util-linux rsync g++ make
+  iproute2 util-linux rsync g++ make prometheus prometheus-pushgateway
 )
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   missing=()
