@@ -5,7 +5,7 @@ Goal (issue 5): login, token and permission for one project cost at most 3x `--h
 network work is a few loopback requests, so what costs is imports. A plain `auths` login and a
 daemon that is not there are told without the docker SDK; httpx is the one client imported.
 
-    /work/venv/bin/python benchmarks/bench_harbor.py
+    python -m benchmarks.run harbor        (or: python benchmarks/bench_harbor.py)
 """
 
 from __future__ import annotations

@@ -1,8 +1,13 @@
 """`aisg-check mlflow` against a real basic-auth MLflow server on 127.0.0.1, side by side with
 the onboarding guide's plain client script (log params, metrics, an artifact) against the same
-server and experiment (goal: ratio <= 1.0).
+server and experiment (goal: ratio <= 0.6, the design's budget).
 
-Run: `python benchmarks/bench_mlflow.py` (needs mlflow[auth]; starts its own server, 10-40 s).
+The server runs as MLflow ships it and as AISG's servers run: without the basic-auth app's
+password cache, so that every request pays its password hash, as users' requests do. (The
+test suite's server caches verified passwords to keep the suite fast; against it the guide's
+script is all MLflow's import, and the ratio is smaller still.)
+
+Run: `python -m benchmarks.run mlflow` (needs mlflow[auth]; starts its own server, 10-40 s).
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ def rows() -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="bench-mlflow-") as tmp:
         root = Path(tmp)
         (root / "server").mkdir()
-        server = MlflowServer(root / "server")
+        server = MlflowServer(root / "server", auth_cache=False)
         try:
             server.create_user(USER, PASSWORD)
             server.grant(USER, server.experiment(EXPERIMENT), "MANAGE")
@@ -112,16 +117,16 @@ def rows() -> list[Row]:
             ours,
             "guide's mlflow_test.py",
             guide,
-            "ratio <= 1.0",
-            ours <= guide,
+            "ratio <= 0.6",
+            ours <= 0.6 * guide,
         ),
         Row(
             "aisg-check mlflow --keep-run",
             ours_kept,
             "guide's mlflow_test.py",
             guide,
-            "ratio <= 1.0",
-            ours_kept <= guide,
+            "ratio <= 0.6",
+            ours_kept <= 0.6 * guide,
         ),
     ]
 

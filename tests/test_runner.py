@@ -182,3 +182,39 @@ def test_durations_are_per_layer() -> None:
     assert report.results[0].duration_s >= 0.18
     assert report.results[1].duration_s < 0.1
     assert replace(report, results=()).summary.passed == 0
+
+
+def test_sigterm_and_sighup_stop_the_run_like_ctrl_c() -> None:
+    """With the CLI's handlers (signals.install), a real SIGTERM reaches the runner's wait as an
+    Interrupted (a KeyboardInterrupt): what finished is kept, the rest marked."""
+    import os
+    import signal
+
+    from aisg_check import signals
+
+    def quick(ctx: Context, rec: Recorder) -> None:
+        rec.ok("q", "finished before the signal")
+
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name)
+
+        def sender(ctx: Context, rec: Recorder, signum: int = signum) -> None:
+            time.sleep(0.3)
+            os.kill(os.getpid(), signum)
+            time.sleep(10)
+
+        previous = signal.signal(signum, signals._handle)
+        try:
+            t0 = time.monotonic()
+            report = run_checks(_ctx(timeout=5), [_check("q", quick), _check("s", sender, ("s.one",))])
+        finally:
+            signal.signal(signum, previous)
+        assert time.monotonic() - t0 < 3
+        assert report.interrupted, name
+        by_id = {r.id: r for r in report.results}
+        assert by_id["q"].status is Status.PASS and by_id["s.one"].code == "INTERRUPTED"
+    try:
+        assert signals.received() == signal.SIGTERM  # the first one decides the exit code
+        assert signals.exit_code() == 128 + signal.SIGTERM
+    finally:
+        signals._received.clear()

@@ -1,9 +1,10 @@
 """Settings: embedded profile < user file < environment < command-line flags.
 
 The keys are a public contract (DESIGN.md §5): users' files and scripts depend on them.
-The schema is the dataclasses below; each field's metadata says what it is for and which
-environment variables of other tools feed it. Every value remembers where it came from, so
-`aisg-check config` can say so.
+The schema is the dataclasses of settings.py; each field's metadata says what it is for and
+which environment variables of other tools feed it. Every value remembers where it came from,
+so `aisg-check config` can say so. Files are read with a size cap and YAML through the bounded
+loader (bounds.py): a config file cannot make the tool expand an alias bomb.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import pkgutil
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -20,98 +22,51 @@ from typing import Any, Union
 
 import yaml
 
-from aisg_check.secrets import Secret
+from aisg_check.bounds import YAML_LOADER, read_text
+from aisg_check.secrets import Secret, clip, shown, strip_credentials
+from aisg_check.settings import (
+    EcsSettings,
+    GitlabSettings,
+    HarborSettings,
+    MlflowSettings,
+    RancherSettings,
+    RunaiSettings,
+    Settings,
+    VpnSettings,
+)
+
+# The schema (settings.py) and the YAML loader (bounds.py) are imported from here by the rest
+# of the tool, as before they moved.
+__all__ = [
+    "KEYS",
+    "KEYS_BY_PATH",
+    "YAML_LOADER",
+    "ConfigError",
+    "EcsSettings",
+    "GitlabSettings",
+    "HarborSettings",
+    "KeySpec",
+    "LoadedConfig",
+    "MlflowSettings",
+    "RancherSettings",
+    "RunaiSettings",
+    "Settings",
+    "Value",
+    "VpnSettings",
+    "display_value",
+    "load",
+    "parse_set_option",
+    "user_config_path",
+]
 
 ENV_PREFIX = "AISG_CHECK_"
 MAX_TIMEOUT = 600.0  # a bound, so that "inf" or 1e12 is a clear error rather than an overflow
 CONFIG_ENV = "AISG_CHECK_CONFIG"
 PROFILE_NAME = "aisg"
-# libyaml's parser when PyYAML has it: the same nodes and line numbers, ~10x faster than the
-# pure-Python one (a kubeconfig's long base64 fields are where it shows). Its messages are
-# terser (a tab is "a character that cannot start any token"); config errors say so below.
-YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ConfigError(Exception):
     """A configuration problem the user must fix; printed as one line, exit code 2."""
-
-
-def setting(help: str, *, env: tuple[str, ...] = (), default: Any = None, url: bool = False) -> Any:
-    """A config key: `help` for the reference, `env` for other tools' variables that feed it,
-    `url` when the value must be an http(s) URL (checked at load, so a typo is exit 2, not a
-    confusing failure three layers down)."""
-    return field(default=default, metadata={"help": help, "env": env, "url": url})
-
-
-@dataclass(frozen=True)
-class GitlabSettings:
-    host: str = setting("GitLab host name for SSH", default="")
-    ssh_port: int = setting("GitLab's SSH port (the guide: 2222)", default=22)
-    ssh_user: str = setting("user in the SSH URL", default="git")
-    url: str = setting("GitLab web URL", default="", url=True)
-    repo: str | None = setting("an HTTPS repository URL for a real `git ls-remote`", url=True)
-    token: Secret | None = setting("personal access token for the HTTPS checks", env=("GITLAB_TOKEN",))
-    ssh_config: str | None = setting("ssh config file passed as `ssh -F` (default: the user's own)")
-    known_hosts: str | None = setting("known_hosts file passed as UserKnownHostsFile (default: ssh's own)")
-
-
-@dataclass(frozen=True)
-class RancherSettings:
-    url: str = setting("Rancher dashboard URL", default="", url=True)
-
-
-@dataclass(frozen=True)
-class RunaiSettings:
-    url: str = setting("Run:ai dashboard URL", default="", url=True)
-    cluster_url: str = setting("cluster API server probed when no kubeconfig names one", default="", url=True)
-    kubeconfig: str | None = setting("kubeconfig path (default: $KUBECONFIG, else ~/.kube/config)")
-    context: str | None = setting("kubeconfig context (default: its current-context)")
-    project: str | None = setting("Run:ai project; its namespace is runai-<project>")
-    namespace: str | None = setting("namespace to check permissions in (default: runai-<project>)")
-
-
-@dataclass(frozen=True)
-class HarborSettings:
-    registry: str = setting("Harbor registry host", default="")
-    projects: tuple[str, ...] = setting("Harbor projects you should be able to push to", default=())
-    robot_file: str | None = setting("robot account .json file from the MLOps team")
-
-
-@dataclass(frozen=True)
-class EcsSettings:
-    endpoint_url: str = setting("ECS S3 endpoint URL", default="", url=True)
-    profile: str | None = setting("AWS profile in ~/.aws/credentials", env=("AWS_PROFILE",))
-    buckets: tuple[str, ...] = setting("buckets to check by name (some are hidden from listing)", default=())
-    write_test: bool = setting("put, read back and delete one small object", default=False)
-
-
-@dataclass(frozen=True)
-class MlflowSettings:
-    tracking_uri: str | None = setting(
-        "project's MLflow tracking server", env=("MLFLOW_TRACKING_URI",), url=True
-    )
-    experiment: str | None = setting("experiment to log the test run to", env=("MLFLOW_EXPERIMENT_NAME",))
-    create_experiment: bool = setting("create the experiment when it does not exist", default=False)
-    keep_run: bool = setting("keep the test run instead of deleting it", default=False)
-
-
-@dataclass(frozen=True)
-class VpnSettings:
-    extra: tuple[str, ...] = setting("more URLs (or host:port) to probe", default=())
-
-
-@dataclass(frozen=True)
-class Settings:
-    timeout: float = setting("seconds for each network step", default=5.0)
-    ca_bundle: str | None = setting("PEM file trusted in addition to the system store")
-    docs_base_url: str = setting("page of the diagnosis catalogue that docs_url links point into", default="")
-    gitlab: GitlabSettings = field(default_factory=GitlabSettings)
-    rancher: RancherSettings = field(default_factory=RancherSettings)
-    runai: RunaiSettings = field(default_factory=RunaiSettings)
-    harbor: HarborSettings = field(default_factory=HarborSettings)
-    ecs: EcsSettings = field(default_factory=EcsSettings)
-    mlflow: MlflowSettings = field(default_factory=MlflowSettings)
-    vpn: VpnSettings = field(default_factory=VpnSettings)
 
 
 @dataclass(frozen=True)
@@ -209,7 +164,7 @@ def _coerce(spec: KeySpec, raw: Any, where: str, *, from_text: bool) -> Any:
             if spec.path == "timeout" and not 0 < value <= MAX_TIMEOUT:
                 raise ConfigError(
                     f"{where}: 'timeout' must be a number of seconds greater than 0 and at most "
-                    f"{MAX_TIMEOUT:g}, got {raw}"
+                    f"{MAX_TIMEOUT:g}, got {shown(raw)}"
                 )
             return value
         if tp is str:
@@ -229,8 +184,9 @@ def _coerce(spec: KeySpec, raw: Any, where: str, *, from_text: bool) -> Any:
                 raise ValueError
             return tuple(str(i) for i in raw)
     except ValueError:
-        shown = "<hidden>" if spec.secret else repr(raw)
-        raise ConfigError(f"{where}: '{spec.path}' must be {_type_name(spec.type)}, got {shown}") from None
+        raise ConfigError(
+            f"{where}: '{spec.path}' must be {_type_name(spec.type)}, got {shown(raw, secret=spec.secret)}"
+        ) from None
     raise AssertionError(f"unhandled type {tp!r} for {spec.path}")
 
 
@@ -243,11 +199,7 @@ def _check_url(spec: KeySpec, value: str, where: str) -> None:
     except ValueError:
         split = None
     if split is None or split.scheme not in ("http", "https") or not split.hostname:
-        from aisg_check.secrets import strip_userinfo
-
-        raise ConfigError(
-            f"{where}: '{spec.path}' must be an http:// or https:// URL, got {strip_userinfo(value)!r}"
-        )
+        raise ConfigError(f"{where}: '{spec.path}' must be an http:// or https:// URL, got {shown(value)}")
 
 
 def _to_bool(raw: Any, from_text: bool) -> bool:
@@ -285,9 +237,9 @@ def _nearest(word: str, candidates: list[str], cutoff: float) -> str | None:
 
 def _unknown_key(path: str, where: str) -> ConfigError:
     candidates = list(KEYS_BY_PATH) + sorted(SECTIONS)
-    near = _nearest(path, candidates, 0.6)
+    near = _nearest(path[:100], candidates, 0.6)
     hint = f"; did you mean '{near}'?" if near else "; see `aisg-check config` for the valid keys"
-    return ConfigError(f"{where}: unknown key '{path}'{hint}")
+    return ConfigError(f"{where}: unknown key {shown(path)}{hint}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -387,7 +339,7 @@ def _locate_user_file(explicit: Path | None, env: Mapping[str, str]) -> tuple[Pa
 
 def _read_user_file(path: Path, required: bool) -> str | None:
     try:
-        return path.read_text("utf-8")
+        return read_text(path, "utf-8")
     except FileNotFoundError:
         if required:
             raise ConfigError(f"{path}: config file not found") from None
@@ -440,9 +392,9 @@ def load(
     for env_name in env:
         if env_name.startswith(ENV_PREFIX) and env_name not in known_env:
             dotted = env_name[len(ENV_PREFIX) :].lower()
-            near = _nearest(env_name, sorted(known_env), 0.7)
+            near = _nearest(env_name[:100], sorted(known_env), 0.7)
             hint = f"; did you mean {near}?" if near else ""
-            raise ConfigError(f"environment variable {env_name}: no setting '{dotted}'{hint}")
+            raise ConfigError(f"environment variable {clip(env_name, 80)}: no setting {shown(dotted)}{hint}")
 
     for key, raw, flag in overrides:
         if key not in KEYS_BY_PATH:
@@ -456,11 +408,17 @@ def load(
 
 
 def parse_set_option(item: str) -> tuple[str, str]:
-    """`--set harbor.projects=a,b` → ('harbor.projects', 'a,b')."""
+    """`--set harbor.projects=a,b` → ('harbor.projects', 'a,b'). A malformed one is named by its
+    key when it has a valid one, never by its value: `--set gitlab.token:VALUE` is a typo away
+    from a token on the terminal and in CI logs."""
     key, sep, value = item.partition("=")
-    if not sep or not key.strip():
-        raise ConfigError(f"flag --set: expected KEY=VALUE, got '{item}'")
-    return key.strip(), value
+    if sep and key.strip():
+        return key.strip(), value
+    head = re.split(r"[\s:]", item.strip(), maxsplit=1)[0]
+    if head in KEYS_BY_PATH and head != item.strip():
+        raise ConfigError(f"flag --set: expected KEY=VALUE, got '{head}' and a value (not shown) without '='")
+    got = f"'{head}'" if head in KEYS_BY_PATH or head in SECTIONS else "an argument (not shown)"
+    raise ConfigError(f"flag --set: expected KEY=VALUE, got {got} without '='")
 
 
 def _build(values: Mapping[str, Value]) -> Settings:
@@ -485,8 +443,6 @@ def display_value(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    from aisg_check.secrets import strip_userinfo
-
     if isinstance(value, tuple):
-        return "[" + ", ".join(strip_userinfo(v) for v in value) + "]"
-    return strip_userinfo(str(value))
+        return "[" + ", ".join(strip_credentials(v) for v in value) + "]"
+    return strip_credentials(str(value))

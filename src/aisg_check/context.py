@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aisg_check import cleanup
 from aisg_check.config import Settings
 from aisg_check.net.proxies import routing_transport
 from aisg_check.secrets import Scrubber
@@ -57,7 +58,8 @@ def run_command(
     """Run a program with a hard timeout; never prompts (stdin is empty or `input`).
 
     The child gets its own process group so that a timeout kills what it started too
-    (ssh's ProxyCommand, a credential helper's own children).
+    (ssh's ProxyCommand, a credential helper's own children), and is registered with the
+    run's cleanup, which ends it with the run (Ctrl-C, SIGTERM) instead of at its timeout.
     """
     args = tuple(str(a) for a in argv)
     try:
@@ -79,12 +81,15 @@ def run_command(
         return CommandResult(args, None, "", f"{args[0]}: {exc.strerror}", not_found=True)
     except OSError as exc:  # e.g. "Exec format error": a binary for another CPU or OS
         return CommandResult(args, None, "", f"{args[0]}: cannot run: {exc.strerror or exc}")
+    cleanup.track(proc)
     try:
         out, err = proc.communicate(input=input, timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_tree(proc)
         out, err = proc.communicate()
         return CommandResult(args, None, out or "", err or "", timed_out=True)
+    finally:
+        cleanup.untrack(proc)
     return CommandResult(args, proc.returncode, out, err)
 
 

@@ -44,7 +44,7 @@ CHECK_DEADLINE = Diagnosis(
 INTERRUPTED = Diagnosis(
     "INTERRUPTED",
     "Interrupted",
-    "The run was stopped (Ctrl-C) before this step finished.",
+    "The run was stopped (Ctrl-C, SIGTERM or SIGHUP) before this step finished.",
     "Run the command again and let it finish.",
 )
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 
@@ -24,11 +23,6 @@ class Status(str, enum.Enum):
     def is_problem(self) -> bool:
         return self in (Status.FAIL, Status.ERROR)
 
-
-# Order used to pick "the worst" of several statuses.
-SEVERITY: Mapping[Status, int] = MappingProxyType(
-    {Status.PASS: 0, Status.SKIP: 1, Status.WARN: 2, Status.FAIL: 3, Status.ERROR: 4}
-)
 
 CONTACT_MLOPS = "the MLOps team (mlops@aisingapore.org)"
 CONTACT_DATAOPS = "the DataOps team (dataops@aisingapore.org)"
@@ -47,11 +41,6 @@ class Diagnosis:
     cause: str
     fix: str
     contact: str | None = None
-
-    @property
-    def anchor(self) -> str:
-        # Heading slug used by both GitLab's Markdown renderer and MkDocs' toc extension.
-        return self.code.lower()
 
 
 @dataclass(frozen=True)

@@ -89,14 +89,15 @@ class Runner:
             unit = _Unit(check, recorder, threading.Event(), self._deadline_for(check, start))
             unit_holder.append(unit)
             self._units[check.id] = unit
-        for unit in self._units.values():
-            unit.thread = threading.Thread(
-                target=self._work, args=(unit,), name=f"check-{unit.check.id}", daemon=True
-            )
-            unit.thread.start()
-
+        # Ctrl-C, SIGTERM and SIGHUP all arrive here as a KeyboardInterrupt (signals.py), also
+        # while the threads start: what finished is kept, the rest is marked interrupted.
         interrupted = False
         try:
+            for unit in self._units.values():
+                unit.thread = threading.Thread(
+                    target=self._work, args=(unit,), name=f"check-{unit.check.id}", daemon=True
+                )
+                unit.thread.start()
             self._wait_all()
         except KeyboardInterrupt:
             interrupted = True

@@ -1,8 +1,9 @@
 """Secrets never leave: a `Secret` that never formats itself, and a scrubber for text.
 
 Every string that reaches a reporter, stderr or an error result goes through
-`Scrubber.scrub`, which removes (1) every secret value the run has seen, (2) userinfo in
-URLs, (3) anything shaped like a JWT or an Authorization header value.
+`Scrubber.scrub`, which removes (1) every secret value the run has seen, in each encoding a
+server or program may echo it in (`encodings`), (2) userinfo in URLs, (3) anything shaped like
+a JWT or an Authorization header value. Messages about a value quote it through `shown`.
 """
 
 from __future__ import annotations
@@ -20,9 +21,15 @@ MASK = "***"
 # Shorter values would mask ordinary words ("a", "yes"); such secrets are too weak to matter
 # less than a mangled report, and they are still never printed through `Secret`.
 _MIN_SECRET_LEN = 4
+# A base64 fragment shorter than this could match ordinary text.
+_MIN_FRAGMENT_LEN = 6
+SHOWN_LIMIT = 80  # characters of a value quoted in an error message
+CLIP_LIMIT = 2000  # characters of any one text of a result (a summary, a hint, a detail)
 
-# Greedy up to the last '@' before the path: a password may itself contain '@'.
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/\s]+)@")
+# Greedy up to the last '@' before the path: a password may itself contain '@'. The scheme starts
+# a word (the look-behind): without it, a long run of letters costs quadratic time to search.
+_URL_USERINFO = re.compile(r"(?<![a-zA-Z0-9+.-])(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/\s]+)@")
+_SPACE = re.compile(r"(\s+)")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 _AUTH_HEADER = re.compile(r"(?i)\b(authorization|proxy-authorization)(\s*[:=]\s*)(\w+\s+)?[^\s,;'\"]+")
 _KEY_VALUE = re.compile(
@@ -66,6 +73,74 @@ def strip_userinfo(url: str) -> str:
     return _URL_USERINFO.sub(lambda m: m.group("scheme"), url)
 
 
+def strip_credentials(text: str) -> str:
+    """strip_userinfo, and `user:pw@` without a scheme masked: for showing a setting's value."""
+    words = _SPACE.split(strip_userinfo(text))
+    return "".join(f"{MASK}@{w.rpartition('@')[2]}" if _bare_userinfo(w) else w for w in words)
+
+
+def looks_like_credentials(text: str) -> bool:
+    """`user:pw@host`, with or without a scheme: a value that must not be echoed."""
+    return any(_bare_userinfo(word) for word in _SPACE.split(strip_userinfo(text)))
+
+
+def _bare_userinfo(word: str) -> bool:
+    """A ':' before the last '@' of one word: what strip_userinfo, needing a scheme, cannot see."""
+    return ":" in word.rpartition("@")[0]
+
+
+def shown(value: object, *, secret: bool = False, limit: int = SHOWN_LIMIT) -> str:
+    """A value quoted for a message about it: hidden when it is (or may carry) a credential,
+    URLs without their userinfo, and never longer than `limit` characters."""
+    if secret:
+        return "<hidden>"
+    text = strip_userinfo(value if isinstance(value, str) else repr(value))
+    if looks_like_credentials(text):
+        return "<hidden: it looks like user:password@host>"
+    return repr(clip(text, limit)) if isinstance(value, str) else clip(text, limit)
+
+
+def clip(text: str, limit: int = CLIP_LIMIT) -> str:
+    """At most `limit` characters, saying how much was cut: no message grows without bound."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters)"
+
+
+def clip_value(value: Any) -> Any:
+    """`clip` every string of a JSON-like value (a result's fields before they are printed)."""
+    if isinstance(value, str):
+        return clip(value)
+    if isinstance(value, Mapping):
+        return {k: clip_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clip_value(v) for v in value]
+    return value
+
+
+def encodings(raw: str) -> set[str]:
+    """The forms a credential takes in other programs' text: plain, URL-quoted, and base64 at
+    each of the three byte alignments (so it is found inside a longer base64 text too)."""
+    from urllib.parse import quote, quote_plus
+
+    forms = {raw, quote(raw, safe=""), quote(raw), quote_plus(raw)}
+    return forms | _base64_forms(raw.encode())
+
+
+def _base64_forms(data: bytes) -> set[str]:
+    whole = base64.b64encode(data).decode()
+    forms = {whole, whole.rstrip("=")}
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + data).decode()
+        # Characters that depend only on `data`: the first ones also carry the bytes before
+        # it, the last one the bytes after it.
+        start, end = (8 * offset + 5) // 6, (8 * (offset + len(data))) // 6
+        fragment = encoded[start:end]
+        if len(fragment) >= _MIN_FRAGMENT_LEN:
+            forms.add(fragment)
+    return forms | {f.replace("+", "-").replace("/", "_") for f in forms}  # also base64url (JWTs)
+
+
 class Scrubber:
     """Collects the secret values of a run and removes them from any text.
 
@@ -80,17 +155,22 @@ class Scrubber:
             self.add(value)
 
     def add(self, value: str | Secret | None) -> None:
+        """Register a credential in every form a server or program may echo it in."""
         raw = value.reveal() if isinstance(value, Secret) else value
         if not raw or len(raw) < _MIN_SECRET_LEN:
             return
+        forms = encodings(raw)
         with self._lock:
-            self._values.add(raw)
-            # Some libraries print the base64 form (Basic auth) or a URL-quoted form.
-            from base64 import b64encode
-            from urllib.parse import quote
+            self._values.update(forms)
 
-            self._values.add(quote(raw, safe=""))
-            self._values.add(b64encode(raw.encode()).decode().rstrip("="))
+    def add_login(self, user: str | None, secret: str | Secret | None) -> None:
+        """A user name and its credential: Basic auth (and docker's `auth`) sends
+        base64("user:credential"), which the credential's own base64 forms do not match."""
+        raw = secret.reveal() if isinstance(secret, Secret) else secret
+        self.add(raw)
+        if user and raw and len(raw) >= _MIN_SECRET_LEN:
+            with self._lock:
+                self._values.update(_base64_forms(f"{user}:{raw}".encode()))
 
     def scrub(self, text: str) -> str:
         if not text:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -203,3 +204,96 @@ def test_a_plain_login_does_not_import_the_sdk(home: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr[-800:]
     assert proc.stdout.strip() == "[]"
+
+
+def _write_unusable(path: Path, kind: str) -> None:
+    login = json.dumps({REGISTRY: {"auth": b64(f"alice:{PASSWORD}")}})
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)  # reading it would wait for a writer forever
+    elif kind == "too-large":
+        path.write_text('{"auths": ' + login + ', "pad": "' + "x" * (1 << 20) + '"}')
+    elif kind == "deeper-than-the-bound":
+        path.write_text('{"auths": ' + login + ', "x": ' + "[" * 40 + "]" * 40 + "}")
+    elif kind == "deeper-than-python-recurses":
+        path.write_text('{"auths": ' + login + ', "x": ' + '{"a": ' * 100_000 + "1" + "}" * 100_000 + "}")
+    elif kind == "number-past-int-limit":
+        path.write_text('{"auths": ' + login + ', "x": ' + "7" * 5000 + "}")
+    else:
+        path.write_bytes(b'{"auths": ' + login.encode() + b', "x": "\xff"}')
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        ("directory", "is a directory"),
+        ("fifo", "not a regular file"),
+        ("too-large", "too large"),
+        ("deeper-than-the-bound", "levels deep"),
+        ("deeper-than-python-recurses", "levels deep"),
+        ("number-past-int-limit", "not valid JSON"),
+        ("not-utf8", "not UTF-8"),
+    ],
+)
+def test_unusable_files_are_named_and_bounded(home: Path, kind: str, words: str) -> None:
+    """Every way a file can be unusable is an error naming it (never RecursionError, a blocked
+    read or a whole file in memory), and never shows what it holds."""
+    if kind == "fifo" and not hasattr(os, "mkfifo"):
+        pytest.skip("FIFOs")
+    path = home / ".docker" / "config.json"
+    path.parent.mkdir(parents=True)
+    _write_unusable(path, kind)
+    with pytest.raises(dockerconfig.DockerConfigError) as raised:
+        dockerconfig.lookup(make_context(env={"HOME": str(home)}, home=home), REGISTRY, timeout=2.0)
+    message = str(raised.value)
+    assert str(path) in message and words in message, message
+    assert PASSWORD not in message and len(message) < 300
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"auths": {REGISTRY: {}}, "credsStore": 5},
+        {"auths": {REGISTRY: {}}, "credsStore": ["pass"]},
+        {"auths": {REGISTRY: {}}, "credHelpers": {REGISTRY: {"name": "pass"}}},
+        {"auths": {REGISTRY: {}}, "credHelpers": {"elsewhere.example": 1}},
+    ],
+    ids=["credsstore-a-number", "credsstore-a-list", "credhelper-an-object", "other-credhelper-a-number"],
+)
+def test_helpers_of_the_wrong_type_are_a_config_error(home: Path, config: dict[str, Any]) -> None:
+    # The docker CLI refuses such a file whole; the SDK would crash on it (TypeError).
+    path = home / ".docker" / "config.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(config))
+    with pytest.raises(dockerconfig.DockerConfigError, match="is not a string") as raised:
+        dockerconfig.lookup(make_context(env={"HOME": str(home)}, home=home), REGISTRY, timeout=2.0)
+    assert str(path) in str(raised.value)
+
+
+def test_a_null_helper_is_no_helper(home: Path) -> None:
+    # As for the docker CLI (a JSON null decodes to an empty string there): `auths` is read.
+    path = home / ".docker" / "config.json"
+    path.parent.mkdir(parents=True)
+    config = {"auths": {REGISTRY: {"auth": b64(f"alice:{PASSWORD}")}}, "credsStore": None}
+    path.write_text(json.dumps({**config, "credHelpers": {REGISTRY: None}}))
+    found = dockerconfig.lookup(make_context(env={"HOME": str(home)}, home=home), REGISTRY, timeout=2.0)
+    assert found.credentials is not None and found.credentials.username == "alice"
+
+
+def test_a_username_past_any_registrys_is_refused_not_echoed(home: Path) -> None:
+    # Every row of the chain names the user: a 100 kB "username" would be a 100 kB report.
+    path = home / ".docker" / "config.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"auths": {REGISTRY: {"auth": b64("u" * 100_000 + f":{PASSWORD}")}}}))
+    with pytest.raises(dockerconfig.DockerConfigError, match="100000 characters long") as raised:
+        dockerconfig.lookup(make_context(env={"HOME": str(home)}, home=home), REGISTRY, timeout=2.0)
+    assert str(path) in str(raised.value) and len(str(raised.value)) < 300
+
+
+def test_a_path_the_os_cannot_take_is_named(tmp_path: Path) -> None:
+    # A setting (a robot file, DOCKER_CONFIG from a config file) may hold a NUL byte.
+    with pytest.raises(dockerconfig.UnusableFile, match="not a usable path"):
+        dockerconfig.read_json(tmp_path / "robot\x00.json", what="a robot account file")
+    with pytest.raises(dockerconfig.UnusableFile, match="cannot be read"):
+        dockerconfig.read_json(tmp_path / ("x" * 5000), what="a robot account file")  # name too long

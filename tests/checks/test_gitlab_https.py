@@ -5,6 +5,7 @@ and the whole `aisg-check gitlab` end to end through the CLI."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,14 +13,13 @@ from typing import Any
 
 import pytest
 
-from aisg_check import registry
-from aisg_check.checks import gitlab
+from aisg_check.checks.gitlab.git import foreign_repo
 from aisg_check.context import CommandResult, run_command
-from aisg_check.model import CheckResult, Status
-from aisg_check.runner import run_checks
+from aisg_check.model import CheckResult
 from tests.conftest import require
-from tests.helpers import make_context, run_cli, write_config
+from tests.helpers import assert_result, make_context, run_cli, run_component, write_config
 from tests.servers import gitlab_http, gitlab_ssh
+from tests.servers.faults import CATEGORIES, Fault, assert_shared_code, faults
 from tests.servers.gitlab_http import HELPER_USER, INVALID_TOKEN, JOB_TOKEN, TOKENS, GitlabHttpServer
 from tests.servers.gitlab_ssh import GitlabSshServer
 
@@ -67,8 +67,7 @@ def run_https(
     **env: str,
 ) -> dict[str, CheckResult]:
     ctx = make_context(settings(web, ca_file, repo), env={**os.environ, **env}, run=run)
-    report = run_checks(ctx, registry.select(None, only=["gitlab.https"]))
-    return {r.id: r for r in report.results}
+    return run_component(ctx, "gitlab", only=["gitlab.https"])
 
 
 def statuses(results: dict[str, CheckResult]) -> list[tuple[str, str | None]]:
@@ -192,7 +191,7 @@ def test_token_is_not_sent_to_a_repository_elsewhere(
 
 def test_repository_on_gitlab_itself_is_accepted() -> None:
     def why(url: str, repo: str) -> str | None:
-        return gitlab._foreign_repo(make_context({"gitlab": {"url": url}}), repo)
+        return foreign_repo(make_context({"gitlab": {"url": url}}), repo)
 
     assert why("https://GitLab.example.org", "https://gitlab.example.org:443/g/p.git") is None
     assert why("http://127.0.0.1:8080", "http://127.0.0.1:8080/g/p.git") is None  # a plain-http GitLab
@@ -262,7 +261,7 @@ def test_token_never_on_a_command_line(gitlab_web: GitlabHttpServer, ca_file: Pa
 
     token = TOKENS["valid"].value
     results = run_https(gitlab_web, ca_file, run=recording, GITLAB_TOKEN=token)
-    assert results["gitlab.https.git"].status is Status.PASS
+    assert_result(results, "gitlab.https.git", "pass")
     assert any(cmd[:2] == ("git", "ls-remote") for cmd in seen)
     basic = base64.b64encode(f"alice:{token}".encode()).decode()
     assert not [cmd for cmd in seen if any(token in a or basic in a for a in cmd)]
@@ -322,8 +321,9 @@ def test_end_to_end_json_all_green(
 
 
 # The file's format comes from its extension: table + junit, json, verbose table + markdown.
-ALL_FORMATS = (([], "junit.xml"), (["--format", "json"], None), (["--verbose"], "report.md"))
-SOME_FORMATS = ((["--verbose"], "report.md"),)
+Runs = tuple[tuple[list[str], str | None], ...]
+ALL_FORMATS: Runs = (([], "junit.xml"), (["--format", "json"], None), (["--verbose"], "report.md"))
+SOME_FORMATS: Runs = ((["--verbose"], "report.md"),)
 
 
 @pytest.mark.parametrize(
@@ -378,19 +378,23 @@ def test_canary_token_in_no_output(
 # -- API answers the real server is not made to give ----------------------------------------------
 
 
-def _api_only(handler: Callable[[Any], None], home: Path) -> dict[str, CheckResult]:
+def _api(routes: dict[str, Callable[[Any], None]], **ctx_kwargs: Any) -> dict[str, CheckResult]:
     from tests.servers.tls import HTTPServer
 
-    server = HTTPServer(routes={"/api/v4/personal_access_tokens/self": handler, "/api/v4/user": handler})
+    server = HTTPServer(routes=routes)
     try:
         ctx = make_context(
             {"gitlab": {"url": server.url("127.0.0.1").rstrip("/"), "repo": None}},
             env={**os.environ, "GITLAB_TOKEN": TOKENS["valid"].value},
+            **ctx_kwargs,
         )
-        report = run_checks(ctx, registry.select(None, only=["gitlab.https"]))
+        return run_component(ctx, "gitlab", only=["gitlab.https"])
     finally:
         server.close()
-    return {r.id: r for r in report.results}
+
+
+def _api_only(handler: Callable[[Any], None], home: Path) -> dict[str, CheckResult]:
+    return _api({"/api/v4/personal_access_tokens/self": handler, "/api/v4/user": handler})
 
 
 def test_api_behind_an_untrusted_certificate(home: Path) -> None:
@@ -406,12 +410,10 @@ def test_api_behind_an_untrusted_certificate(home: Path) -> None:
             env={**os.environ, "GITLAB_TOKEN": TOKENS["valid"].value},
         )
         # Without the VPN probe, which would stop at the same certificate first.
-        report = run_checks(ctx, registry.select(None, only=["gitlab.https"], skip=["vpn.gitlab"]))
+        results = run_component(ctx, "gitlab", only=["gitlab.https"], skip=["vpn.gitlab"])
     finally:
         server.close()
-    token = {r.id: r for r in report.results}["gitlab.https.token"]
-    assert (token.status.value, token.code) == ("fail", "TLS_UNTRUSTED_CERT"), token.summary
-    assert "127.0.0.1" in token.summary
+    assert_result(results, "gitlab.https.token", "fail", "TLS_UNTRUSTED_CERT", summary_has=["127.0.0.1"])
 
 
 def test_token_too_narrow_to_read_itself(home: Path) -> None:
@@ -428,3 +430,42 @@ def test_not_gitlab_at_that_url(home: Path) -> None:
     results = _api_only(lambda h: gitlab_http._send(h, 404, {"error": "404 Not Found"}, {}), home)
     assert statuses(results)[0] == ("fail", "ENDPOINT_UNEXPECTED_ANSWER")
     assert "gitlab.url" in (results["gitlab.https.token"].hint or "")
+
+
+@pytest.mark.parametrize(
+    ("days_later", "status", "code"),
+    [(0, "pass", None), (298, "warn", "GITLAB_TOKEN_EXPIRES_SOON"), (301, "fail", "GITLAB_TOKEN_EXPIRED")],
+)
+def test_expiry_is_judged_by_the_contexts_clock(days_later: int, status: str, code: str | None) -> None:
+    """The valid token expires in 300 days; moving the context's clock moves the verdict."""
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=days_later)
+    results = _api(
+        {"/api/v4/personal_access_tokens/self": gitlab_http.token_self, "/api/v4/user": gitlab_http.user},
+        now=lambda: later,
+    )
+    assert_result(results, "gitlab.https.token", status, code)
+
+
+# -- each way the connection to the API can fail gets the shared code -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fault_endpoints() -> Iterator[dict[str, Fault]]:
+    with faults() as found:
+        yield found
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_transport_failures_get_the_shared_codes(category: str, fault_endpoints: dict[str, Fault]) -> None:
+    """Past its probe (skipped here), a DNS failure, refused connection, hang, reset, untrusted
+    certificate or unreachable proxy on the first API call gets the code every component gives it."""
+    fault = fault_endpoints[category]
+    token = TOKENS["valid"].value
+    ctx = make_context(
+        {"timeout": 1, "gitlab": {"url": fault.url(), "repo": None}},
+        env={**os.environ, "GITLAB_TOKEN": token, **fault.env},
+    )
+    results = run_component(ctx, "gitlab", only=["gitlab.https"], skip=["vpn.*"])
+    assert_shared_code(fault, results["gitlab.https.token"])
+    assert results["gitlab.https.user"].blocked_by == "gitlab.https.token"
+    assert token not in repr(results)

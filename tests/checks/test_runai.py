@@ -1,5 +1,7 @@
 """The runai check against a Kubernetes API stand-in and an OIDC issuer on 127.0.0.1, driven
-through the real `kubernetes` client."""
+through the real `kubernetes` client. Kubeconfig parsing itself is tested in
+tests/test_kubeconfig.py; here each layer's results, hardening against malformed input, and
+the transport-failure table."""
 
 from __future__ import annotations
 
@@ -17,10 +19,9 @@ from typing import Any
 import pytest
 import yaml
 
-from aisg_check import registry
 from aisg_check.model import CheckResult, Status
-from aisg_check.runner import run_checks
-from tests.helpers import make_context
+from tests.helpers import assert_result, make_context, run_component
+from tests.servers.faults import CATEGORIES, Fault, assert_shared_code, faults
 from tests.servers.kube_api import KubeAPIServer, KubeState
 from tests.servers.oidc import OIDCIssuer
 from tests.servers.tls import closed_port
@@ -124,11 +125,16 @@ def write(path: Path, text: str) -> Path:
 
 
 def run(
-    ctx_settings: Mapping[str, Any], *, env: Mapping[str, str] | None = None, **kwargs: Any
+    ctx_settings: Mapping[str, Any],
+    *,
+    env: Mapping[str, str] | None = None,
+    probe: bool = True,
+    **kwargs: Any,
 ) -> dict[str, CheckResult]:
+    """The runai check, after its `vpn.cluster` probe unless `probe=False` (then the cluster
+    step meets a failure itself); the CLI check has tests of its own."""
     ctx = make_context(ctx_settings, env=env, **kwargs)
-    checks = [registry.check("vpn.cluster"), registry.check("runai")]
-    return {r.id: r for r in run_checks(ctx, checks).results}
+    return run_component(ctx, "runai", skip=["runai.cli", *([] if probe else ["vpn.*"])])
 
 
 def settings(kubeconfig: Path, ca_file: Path, **runai: Any) -> dict[str, Any]:
@@ -192,14 +198,12 @@ def test_guide_sample_verbatim_before_login(tmp_path: Path) -> None:
     """The exact sample: kubeconfig accepted (insecure noted, not faulted), not logged in; the
     check stops before any network layer, so the real host names are never looked up."""
     path = write(tmp_path / "config", GUIDE_SAMPLE)
-    ctx = make_context({"runai": {"kubeconfig": str(path)}})
-    results = {r.id: r for r in run_checks(ctx, [registry.check("runai")]).results}
-    assert results["runai.kubeconfig"].status is Status.PASS
-    assert results["runai.kubeconfig"].details["server"] == "https://runai-cluster.aisingapore.net:6443"
-    assert results["runai.login"].code == "RUNAI_NOT_LOGGED_IN"
-    assert results["runai.login"].hint == f"`export KUBECONFIG={path}; runai login`"
-    assert results["runai.cluster"].status is Status.SKIP
-    assert results["runai.cluster"].blocked_by == "runai.login"
+    results = run({"runai": {"kubeconfig": str(path)}}, probe=False)
+    kc = assert_result(results, "runai.kubeconfig", "pass")
+    assert kc.details["server"] == "https://runai-cluster.aisingapore.net:6443"
+    login = assert_result(results, "runai.login", "fail", "RUNAI_NOT_LOGGED_IN")
+    assert login.hint == f"`export KUBECONFIG={path}; runai login`"
+    assert assert_result(results, "runai.cluster", "skip").blocked_by == "runai.login"
 
 
 def test_kubeconfig_missing(tmp_path: Path, home: Path) -> None:
@@ -353,7 +357,34 @@ def test_issuer_unreachable(tmp_path: Path, ca_file: Path, kube: KubeAPIServer, 
 
     text = guide_sample(kube, dead, id_token=mint(dead, USER, expires_in=-60), refresh_token=REFRESH)
     results = run(settings(write(tmp_path / "kc", text), ca_file))
-    assert results["runai.login"].code == "RUNAI_ISSUER_UNREACHABLE"
+    # A refused connection gets the shared code; the hint names the server it was.
+    assert_result(
+        results,
+        "runai.login",
+        "fail",
+        "VPN_CONNECT_REFUSED",
+        summary_has=["renewing the id-token"],
+        hint_has=["idp-issuer-url", dead],
+    )
+
+
+def test_issuer_that_is_not_an_oidc_issuer_keeps_the_components_code(
+    tmp_path: Path, ca_file: Path, kube: KubeAPIServer
+) -> None:
+    """The Kubernetes API answers 403 for the discovery document: it answered, but not as an
+    OpenID Connect issuer does; that is no transport failure."""
+    from tests.servers.oidc import mint
+
+    wrong = f"{kube.url()}/auth/realms/aisingapore"
+    text = guide_sample(kube, wrong, id_token=mint(wrong, USER, expires_in=-60), refresh_token=REFRESH)
+    results = run(settings(write(tmp_path / "kc", text), ca_file))
+    assert_result(
+        results,
+        "runai.login",
+        "fail",
+        "RUNAI_ISSUER_UNREACHABLE",
+        summary_has=["openid-configuration answered HTTP 403"],
+    )
 
 
 def test_id_token_that_is_not_a_jwt(
@@ -464,10 +495,11 @@ def test_cluster_unreachable(tmp_path: Path, ca_file: Path, issuer: OIDCIssuer) 
         f"client-id: runai-cli\n        id-token: {issuer.mint(USER, expires_in=7200)}\n",
     )
     path = write(tmp_path / "kc", text)
-    ctx = make_context(settings(path, ca_file))
-    results = {r.id: r for r in run_checks(ctx, [registry.check("runai")]).results}  # without the vpn probe
-    assert results["runai.login"].status is Status.PASS
-    assert results["runai.cluster"].code == "KUBE_API_UNREACHABLE"
+    results = run(settings(path, ca_file), probe=False)
+    assert_result(results, "runai.login", "pass")
+    # The shared code every component gives a refused connection (KUBE_API_UNREACHABLE is only
+    # the fallback for a failure no shared code describes).
+    assert_result(results, "runai.cluster", "fail", "VPN_CONNECT_REFUSED", summary_has=["127.0.0.1"])
     # With the probe, the same failure blocks the check at vpn.cluster instead.
     results = run(settings(path, ca_file))
     assert results["vpn.cluster"].code == "VPN_CONNECT_REFUSED"
@@ -484,10 +516,15 @@ def test_cluster_certificate_not_trusted(
     del cluster["insecure-skip-tls-verify"]
     cluster["certificate-authority-data"] = base64.b64encode(trustme.CA().cert_pem.bytes()).decode()
     path = write(tmp_path / "kc", yaml.safe_dump(doc))
-    ctx = make_context(settings(path, ca_file))
-    results = {r.id: r for r in run_checks(ctx, [registry.check("runai")]).results}
-    assert results["runai.cluster"].code == "TLS_UNTRUSTED_CERT"
-    assert "localhost" in results["runai.cluster"].summary
+    results = run(settings(path, ca_file), probe=False)
+    assert_result(
+        results,
+        "runai.cluster",
+        "fail",
+        "TLS_UNTRUSTED_CERT",
+        summary_has=["localhost"],
+        hint_has=["certificate authority does not match"],
+    )
 
 
 def test_unknown_token_is_unauthorized(tmp_path: Path, ca_file: Path, kube: KubeAPIServer) -> None:
@@ -574,8 +611,9 @@ def run_cli_check(
         which=lambda name: shutil.which(name, path=path),
         **kwargs,
     )
-    (result,) = run_checks(ctx, [registry.check("runai.cli")]).results
-    return result
+    results = run_component(ctx, "runai", only=["runai.cli"])
+    assert set(results) == {"runai.cli"}
+    return results["runai.cli"]
 
 
 def test_runai_cli_found_with_its_version(tmp_path: Path) -> None:
@@ -707,3 +745,316 @@ def test_secret_canaries_never_reach_any_output(
     for text_out in outputs:
         for canary in canaries:
             assert canary not in text_out
+
+
+# -- transport failures: the shared codes ---------------------------------------------------------
+
+
+def token_kubeconfig(server: str, user: Mapping[str, Any] | None = None, ca_pem: bytes | None = None) -> str:
+    cluster: dict[str, Any] = {"server": server}
+    if ca_pem is not None:
+        cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode()
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "c", "cluster": cluster}],
+            "contexts": [{"name": "ctx", "context": {"cluster": "c", "user": "me"}}],
+            "current-context": "ctx",
+            "users": [{"name": "me", "user": dict(user or {"token": "fault-token-0123"})}],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def fault_endpoints() -> Iterator[dict[str, Fault]]:
+    with faults() as found:
+        yield found
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_cluster_transport_failures_get_the_shared_codes(
+    category: str, fault_endpoints: dict[str, Fault], tmp_path: Path
+) -> None:
+    """Past its probe (skipped here), each way the connection to the cluster fails gets the
+    code every component gives it, through urllib3 and the kubernetes client."""
+    fault = fault_endpoints[category]
+    path = write(tmp_path / "kc", token_kubeconfig(fault.url()))
+    results = run(
+        {"timeout": 1, "runai": {"kubeconfig": str(path), "project": PROJECT}},
+        env={**os.environ, **fault.env},
+        probe=False,
+    )
+    assert_result(results, "runai.login", "pass")
+    assert_shared_code(fault, results["runai.cluster"])
+    assert results["runai.identity"].blocked_by == "runai.cluster"
+
+
+# Over https, as an issuer must be: a listener that never answers hangs in the TLS handshake
+# (a connect timeout), so the read timeout is the issuer that hangs after the handshake, below.
+ISSUER_CATEGORIES = ("dns", "refused", "tls", "proxy")
+
+
+@pytest.mark.parametrize("category", ISSUER_CATEGORIES)
+def test_issuer_transport_failures_get_the_shared_codes(
+    category: str, fault_endpoints: dict[str, Fault], tmp_path: Path, ca_file: Path, kube: KubeAPIServer
+) -> None:
+    from tests.servers.oidc import mint
+
+    fault = fault_endpoints[category]
+    issuer = fault.url("/auth/realms/aisingapore")
+    text = guide_sample(kube, issuer, id_token=mint(issuer, USER, expires_in=-60), refresh_token=REFRESH)
+    results = run(
+        {"timeout": 1, **settings(write(tmp_path / "kc", text), ca_file)},
+        env={**os.environ, **fault.env},
+        probe=False,
+    )
+    assert_shared_code(fault, results["runai.login"])
+    assert "renewing the id-token" in results["runai.login"].summary
+    assert results["runai.cluster"].blocked_by == "runai.login"
+
+
+def test_issuer_that_hangs_is_no_answer(
+    tmp_path: Path, ca_file: Path, kube: KubeAPIServer, issuer: OIDCIssuer
+) -> None:
+    issuer.hang_s = 3.0
+    try:
+        text = guide_sample(
+            kube, issuer.issuer, id_token=issuer.mint(USER, expires_in=-60), refresh_token=REFRESH
+        )
+        started = time.monotonic()
+        results = run({"timeout": 1, **settings(write(tmp_path / "kc", text), ca_file)}, probe=False)
+    finally:
+        issuer.hang_s = 0.0
+    assert time.monotonic() - started < 3.0
+    assert_result(results, "runai.login", "fail", "ENDPOINT_NO_ANSWER", hint_has=["idp-issuer-url"])
+
+
+# -- malformed input: a coded failure naming the file, never a crash ---------------------------------
+
+
+def test_kubeconfig_that_is_not_utf8_is_invalid_in_the_check_and_the_probe(tmp_path: Path) -> None:
+    path = tmp_path / "kc"
+    path.write_bytes(GUIDE_SAMPLE.encode().replace(b"runai-authenticated-user", b"runai-\xe9-user"))
+    results = run({"runai": {"kubeconfig": str(path), "cluster_url": f"https://127.0.0.1:{closed_port()}"}})
+    # The probe reads the same kubeconfig: no crash there, it falls back on the profile's URL.
+    probe = results["vpn.cluster"]
+    assert probe.status is not Status.ERROR and probe.code != "CHECK_CRASHED", probe.summary
+    assert_result(
+        results,
+        "runai.kubeconfig",
+        "fail",
+        "KUBECONFIG_INVALID",
+        summary_has=[str(path), "not UTF-8", "0xe9"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"x" * (4 * 1024 * 1024 + 1), "larger than 4 MiB"),
+        (
+            b"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+            b"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+            b"e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+            b"g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\nh: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]\n"
+            b"i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]\n",
+            "aliases (*name) expand",
+        ),
+        (None, "Is a directory"),
+    ],
+    ids=["huge", "alias-bomb", "directory"],
+)
+def test_bounded_kubeconfig_input(tmp_path: Path, content: bytes | None, words: str) -> None:
+    path = tmp_path / "kc"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    started = time.monotonic()
+    results = run({"runai": {"kubeconfig": str(path)}}, probe=False)
+    assert time.monotonic() - started < 5
+    assert_result(results, "runai.kubeconfig", "fail", "KUBECONFIG_INVALID", summary_has=[str(path), words])
+
+
+def _user_kubeconfig(kube: KubeAPIServer, user: Mapping[str, Any]) -> str:
+    doc = yaml.safe_load(GUIDE_SAMPLE.replace("https://runai-cluster.aisingapore.net:6443", kube.url()))
+    doc["users"][0]["user"] = dict(user)
+    return yaml.safe_dump(doc)
+
+
+def test_token_file_that_is_not_utf8_is_invalid_naming_it(
+    tmp_path: Path, ca_file: Path, kube: KubeAPIServer
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_bytes(b"\xff\xfetoken")
+    path = write(tmp_path / "kc", _user_kubeconfig(kube, {"tokenFile": "token"}))  # relative to kc
+    results = run(settings(path, ca_file))
+    assert_result(
+        results,
+        "runai.login",
+        "fail",
+        "KUBECONFIG_INVALID",
+        summary_has=[str(path), "tokenFile", str(token_file), "not UTF-8"],
+    )
+
+
+def test_token_file_is_read_relative_to_the_kubeconfig(
+    tmp_path: Path, ca_file: Path, kube: KubeAPIServer
+) -> None:
+    kube.state.tokens["file-token-0123456789"] = (EMAIL, ())
+    write(tmp_path / "token", "file-token-0123456789\n")
+    path = write(tmp_path / "kc", _user_kubeconfig(kube, {"tokenFile": "token"}))
+    results = run(settings(path, ca_file))
+    assert_result(results, "runai.permission", "pass")
+    assert "Bearer file-token-0123456789" in kube.auth_headers()
+
+
+@pytest.mark.parametrize("token", [["tok", "en"], 12345678, {"value": "x"}, True])
+def test_token_of_the_wrong_type_is_invalid_not_sent(
+    tmp_path: Path, ca_file: Path, kube: KubeAPIServer, token: Any
+) -> None:
+    path = write(tmp_path / "kc", _user_kubeconfig(kube, {"token": token}))
+    results = run(settings(path, ca_file))
+    login = assert_result(
+        results, "runai.login", "fail", "KUBECONFIG_INVALID", summary_has=["user.token must be a string"]
+    )
+    assert str(token) not in login.summary  # the value may be the credential: never echoed
+    assert [a for _m, _p, a in kube.state.requests if a] == []
+
+
+@pytest.mark.parametrize(
+    ("exec_spec", "words"),
+    [
+        ({"command": ["kubelogin"]}, "exec.command"),
+        ({"command": "kubelogin", "args": ["get-token", 42]}, "exec.args must be a list of strings"),
+        ({"command": "kubelogin", "env": [{"value": "x"}]}, "exec.env[0]"),
+        ("kubelogin get-token", "user.exec must be a mapping, not str"),
+    ],
+)
+def test_exec_entry_of_the_wrong_type_is_invalid(
+    tmp_path: Path, ca_file: Path, kube: KubeAPIServer, exec_spec: Any, words: str
+) -> None:
+    path = write(tmp_path / "kc", _user_kubeconfig(kube, {"exec": exec_spec}))
+    results = run(settings(path, ca_file))
+    assert_result(results, "runai.login", "fail", "KUBECONFIG_INVALID", summary_has=[str(path), words])
+
+
+def test_username_and_password_is_named_as_such(tmp_path: Path, ca_file: Path, kube: KubeAPIServer) -> None:
+    password = "basic-password-canary-31"
+    path = write(tmp_path / "kc", _user_kubeconfig(kube, {"username": "alice", "password": password}))
+    results = run(settings(path, ca_file))
+    login = assert_result(
+        results, "runai.login", "fail", "RUNAI_NOT_LOGGED_IN", summary_has=["username and password"]
+    )
+    assert "no credential" not in login.summary
+    assert password not in repr(results)
+
+
+# -- client certificates: in memory, nothing left in $TMPDIR ------------------------------------------
+
+
+def _cert_kubeconfig(kube: KubeAPIServer, ca: Any, leaf: Any, key_pem: bytes | None = None) -> str:
+    cert = b"".join(blob.bytes() for blob in leaf.cert_chain_pems)
+    user = {
+        "client-certificate-data": base64.b64encode(cert).decode(),
+        "client-key-data": base64.b64encode(key_pem or leaf.private_key_pem.bytes()).decode(),
+    }
+    return token_kubeconfig(kube.url(), user, ca.cert_pem.bytes())
+
+
+@pytest.fixture()
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """$TMPDIR for this test alone, so that anything left in it is ours."""
+    import tempfile
+
+    folder = tmp_path / "tmpdir"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+@pytest.mark.parametrize("memfd", [True, False], ids=["memfd", "private-dir"])
+def test_client_certificate_authenticates_and_leaves_no_file(
+    tmp_path: Path,
+    ca: Any,
+    kube: KubeAPIServer,
+    private_tmp: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    memfd: bool,
+) -> None:
+    if not memfd:
+        monkeypatch.delattr(os, "memfd_create", raising=False)
+    elif not hasattr(os, "memfd_create"):
+        pytest.skip("no memfd_create on this system")
+    leaf = ca.issue_cert("alice.client.test", common_name=EMAIL, organization_name="runai-users")
+    path = write(tmp_path / "kc", _cert_kubeconfig(kube, ca, leaf))
+    results = run({"runai": {"kubeconfig": str(path), "project": PROJECT}})
+    assert statuses(results)["runai.permission"] == "pass:", results
+    identity = assert_result(results, "runai.identity", "pass")
+    assert identity.details["username"] == EMAIL and "runai-users" in identity.details["groups"]
+    assert identity.details["auth"] == "client-certificate"
+    assert list(private_tmp.iterdir()) == []
+    key_body = leaf.private_key_pem.bytes().decode().splitlines()[1]
+    assert key_body not in repr(results)
+
+
+def test_client_key_that_is_not_pem_is_invalid_and_leaves_no_file(
+    tmp_path: Path, ca: Any, kube: KubeAPIServer, private_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(os, "memfd_create", raising=False)  # the path that writes files
+    leaf = ca.issue_cert("alice.client.test", common_name=EMAIL)
+    path = write(tmp_path / "kc", _cert_kubeconfig(kube, ca, leaf, key_pem=b"-----BEGIN junk-----\n"))
+    results = run({"runai": {"kubeconfig": str(path), "project": PROJECT}})
+    assert_result(results, "runai.cluster", "fail", "KUBECONFIG_INVALID", summary_has=["not valid PEM"])
+    assert list(private_tmp.iterdir()) == []
+
+
+# -- every credential of the kubeconfig is a secret, also when the runai CLI prints it --------------
+
+
+def test_credentials_of_every_user_are_scrubbed_from_what_runai_prints(tmp_path: Path, ca: Any) -> None:
+    other_token = "other-user-token-canary-8841"
+    exec_arg = "exec-arg-canary-5521"
+    exec_env = "exec-env-canary-7730"
+    key_data = base64.b64encode(b"-----BEGIN PRIVATE KEY-----\nkey-canary-0042\n").decode()
+    doc = yaml.safe_load(token_kubeconfig("https://127.0.0.1:9"))
+    doc["users"] += [
+        {"name": "other", "user": {"token": other_token}},
+        {
+            "name": "plugin",
+            "user": {
+                "exec": {
+                    "command": "kubelogin",
+                    "args": ["get-token", "--client-secret", exec_arg],
+                    "env": [{"name": "LOGIN_THING", "value": exec_env}],
+                }
+            },
+        },
+        {"name": "cert", "user": {"client-certificate-data": "eA==", "client-key-data": key_data}},
+    ]
+    path = write(tmp_path / "kc", yaml.safe_dump(doc))
+    canaries = (other_token, exec_arg, exec_env, key_data)
+    # A CLI that echoes the kubeconfig's credentials in its error.
+    bin_dir = stand_in_runai(tmp_path, f'echo "config: {" ".join(canaries)}" >&2\nexit 1\n')
+    env = {**os.environ, "PATH": str(bin_dir), "KUBECONFIG": str(path)}
+    ctx = make_context({"timeout": 2}, env=env, which=lambda n: shutil.which(n, path=str(bin_dir)))
+    result = assert_result(
+        run_component(ctx, "runai", only=["runai.cli"]), "runai.cli", "warn", "TOOL_BROKEN"
+    )
+    assert "config: ***" in result.summary
+    for canary in canaries:
+        assert canary not in result.summary
+
+
+def test_runai_version_runs_once_for_the_tools_check_and_the_cli_check(tmp_path: Path) -> None:
+    calls = tmp_path / "calls"
+    bin_dir = stand_in_runai(tmp_path, f'echo "$1" >> {calls}\necho "Version: 2.18.42"\n')
+    path = str(bin_dir)
+    ctx = make_context(
+        {"timeout": 2}, env={**os.environ, "PATH": path}, which=lambda name: shutil.which(name, path=path)
+    )
+    results = run_component(ctx, ["tools", "runai"], only=["tools", "runai.cli"])
+    assert_result(results, "runai.cli", "pass", summary_has=["2.18.42"])
+    assert_result(results, "tools.runai", "pass")
+    assert calls.read_text().split() == ["version"]

@@ -143,3 +143,15 @@ def test_the_fallback_is_the_callers_and_its_words_are_scrubbed() -> None:
         ValueError("token=hunter2-canary"), "h", scrub=lambda t: t.replace("hunter2-canary", "***")
     )
     assert failure.diagnosis is ENDPOINT_CONNECTION_FAILED and "hunter2" not in failure.summary
+
+
+def test_a_tls_handshake_that_times_out_is_a_silent_server_not_a_refused_connection(
+    endpoints: dict[str, Fault],
+) -> None:
+    """httpx counts the handshake as connecting; the server did accept the TCP connection."""
+    import httpx
+
+    silent = endpoints["timeout"]
+    with httpx.Client(timeout=0.5, trust_env=False) as client, pytest.raises(httpx.ConnectTimeout) as caught:
+        client.get(f"https://{silent.host}/")
+    assert classify(caught.value, "h").diagnosis.code == "ENDPOINT_NO_ANSWER"

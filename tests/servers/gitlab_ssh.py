@@ -3,17 +3,24 @@
 Its own host key; an authorized_keys whose forced command prints gitlab-shell's greeting
 ("Welcome to GitLab, @alice!"), so `ssh -T` behaves as against gitlab.aisingapore.net.
 Client keys for the tests are made here too: one authorised, one not, one authorised but
-with a passphrase.
+with a passphrase. `passwd_home_runner` runs the ssh client as if the password database gave
+this user another home than $HOME (ssh reads ~/.ssh/config from there).
 """
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
+import shlex
 import shutil
 import subprocess
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
+from aisg_check.context import CommandResult, run_command
 from tests.servers.process import ServerProcess, free_port, port_open
 
 SSHD = "/usr/sbin/sshd"
@@ -137,3 +144,43 @@ class GitlabSshServer:
 
     def stop(self) -> None:
         self.process.stop()
+
+
+# -- the ssh client under another home in the password database ---------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def passwd_home_problem() -> str | None:
+    """None when a child can be given its own /etc/passwd here (a private mount namespace)."""
+    if not sys.platform.startswith("linux") or not shutil.which("unshare"):
+        return "a private mount namespace needs Linux and unshare (util-linux)"
+    if not any(line.split(":")[2:3] == [str(os.getuid())] for line in _passwd_lines()):
+        return f"uid {os.getuid()} has no entry in /etc/passwd"
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True, text=True, timeout=20)
+    if probe.returncode != 0:
+        return f"unshare -m is not permitted here: {probe.stderr.strip()}"
+    return None
+
+
+def _passwd_lines() -> list[str]:
+    return Path("/etc/passwd").read_text().splitlines()
+
+
+def passwd_home_runner(pw_home: Path, workdir: Path) -> Callable[..., CommandResult]:
+    """A `Context.run` whose children see `pw_home` as this user's home in the password database
+    (what ssh reads, whatever $HOME says), as under `sudo -E` or in a container: each command
+    runs in a private mount namespace with a copy of /etc/passwd bound over the real one."""
+    lines = []
+    for line in _passwd_lines():
+        fields = line.split(":")
+        if len(fields) >= 7 and fields[2] == str(os.getuid()):
+            fields[5] = str(pw_home)
+        lines.append(":".join(fields))
+    passwd = workdir / "passwd"
+    passwd.write_text("\n".join(lines) + "\n")
+    script = f'mount --bind {shlex.quote(str(passwd))} /etc/passwd && exec "$@"'
+
+    def run(argv: Sequence[str], **kwargs: Any) -> CommandResult:
+        return run_command(["unshare", "-m", "sh", "-c", script, "sh", *argv], **kwargs)
+
+    return run

@@ -242,24 +242,14 @@ class _FrontHandler(StandInHandler):
         self._json(200, body)
 
     def _forward(self) -> None:
-        front = self.front
-        conn = http.client.HTTPSConnection(
-            "127.0.0.1", front.upstream_port, context=front.upstream_tls, timeout=10
-        )
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-        headers["Host"] = f"127.0.0.1:{front.upstream_port}"
+        headers["Host"] = f"127.0.0.1:{self.front.upstream_port}"
         try:
-            conn.request(self.command, self.path, headers=headers)
-            response = conn.getresponse()
-            body = response.read()
-        finally:
-            conn.close()
-        passed = {
-            k: v
-            for k, v in response.getheaders()
-            if k.lower() not in ("content-length", "connection", "transfer-encoding", "keep-alive")
-        }
-        self._send(response.status, body, passed)
+            status, passed, body = self.front.upstream(self.command, self.path, headers)
+        except (http.client.HTTPException, OSError):
+            # The registry closed a kept connection while it was idle: once more on a new one.
+            status, passed, body = self.front.upstream(self.command, self.path, headers, fresh=True)
+        self._send(status, body, passed)
 
 
 class HarborFront:
@@ -277,12 +267,49 @@ class HarborFront:
         self.signer = signer
         self.upstream_tls = upstream_tls
         self.upstream_port = 0
+        # Harbor's nginx keeps its connections to the registry alive and shares them between
+        # clients; a TLS handshake to the registry for every forwarded request would be latency
+        # the real platform does not have.
+        self._idle: list[http.client.HTTPSConnection] = []
+        self._idle_lock = threading.Lock()
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
+
+    def upstream(
+        self, method: str, path: str, headers: Mapping[str, str], *, fresh: bool = False
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One request to the registry on a kept connection: status, headers to pass on, body."""
+        conn = None
+        with self._idle_lock:
+            if self._idle and not fresh:
+                conn = self._idle.pop()
+        if conn is None:
+            conn = http.client.HTTPSConnection(
+                "127.0.0.1", self.upstream_port, context=self.upstream_tls, timeout=10
+            )
+        try:
+            conn.request(method, path, headers=dict(headers))
+            response = conn.getresponse()
+            body = response.read()
+        except BaseException:
+            conn.close()
+            raise
+        passed = {
+            k: v
+            for k, v in response.getheaders()
+            if k.lower() not in ("content-length", "connection", "transfer-encoding", "keep-alive")
+        }
+        with self._idle_lock:
+            self._idle.append(conn)
+        return response.status, passed, body
 
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+        with self._idle_lock:
+            for conn in self._idle:
+                conn.close()
+            self._idle.clear()
 
 
 # -- the registry ---------------------------------------------------------------------------------

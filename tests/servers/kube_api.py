@@ -15,7 +15,9 @@ and `kubectl auth can-i`) ask for, in the shapes the Kubernetes API reference do
 Authentication as kube-apiserver does it: a bearer token it knows (static tokens, or an
 RS256 id-token from the test OIDC issuer, verified like `--oidc-issuer-url`,
 `--oidc-client-id=runai-cli`, `--oidc-username-claim=email`); a token it does not know is
-401 `Status` on every path; no token at all is `system:anonymous`.
+401 `Status` on every path; else a client certificate signed by the test CA (as
+`--client-ca-file`: the subject's CN is the user name, each O a group); nothing at all is
+`system:anonymous`.
 """
 
 from __future__ import annotations
@@ -139,7 +141,7 @@ class _Handler(StandInHandler):
         state = self.server.state
         header = self.headers.get("Authorization")
         if not header:
-            return ANONYMOUS
+            return self._certificate_user() or ANONYMOUS
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             return None
@@ -155,6 +157,15 @@ class _Handler(StandInHandler):
                 return None
             return str(claims["email"]), (*claims.get("groups", ()), "system:authenticated")
         return None
+
+    def _certificate_user(self) -> tuple[str, tuple[str, ...]] | None:
+        cert = self.connection.getpeercert() if hasattr(self.connection, "getpeercert") else None
+        if not cert:
+            return None
+        fields = [item for rdn in cert.get("subject", ()) for item in rdn]
+        names = [value for key, value in fields if key == "commonName"]
+        groups = tuple(value for key, value in fields if key == "organizationName")
+        return (names[0], (*groups, "system:authenticated")) if names else None
 
     def _body(self) -> dict[str, Any]:
         length = int(self.headers.get("Content-Length", "0"))
@@ -309,6 +320,10 @@ class KubeAPIServer:
         self.httpd.state = self.state
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ca.issue_cert(*names).configure_cert(context)
+        # Client certificates are optional (kube-apiserver's --client-ca-file): asked for, checked
+        # against the test CA when sent, and a request without one goes on to the bearer token.
+        context.verify_mode = ssl.CERT_OPTIONAL
+        ca.configure_trust(context)
         self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
         self.port = int(self.httpd.server_address[1])
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

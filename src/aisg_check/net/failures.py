@@ -156,6 +156,10 @@ def _kind(chain: list[BaseException]) -> str:
     for item in chain:
         item_names = _names(item)
         if item_names & _CONNECT_TIMEOUT_NAMES and not item_names & _NOT_A_TIMEOUT:
+            # httpx counts the TLS handshake as part of connecting: a server that accepted the
+            # connection and then said nothing did answer TCP, it just never spoke.
+            if any("handshake operation timed out" in str(i) for i in chain):
+                return "read_timeout"
             return "connect_timeout"
         if item_names & _READ_TIMEOUT_NAMES:
             return "read_timeout"

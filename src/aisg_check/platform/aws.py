@@ -8,6 +8,7 @@ botocore is imported inside the functions that need it: `aisg-check --help` must
 from __future__ import annotations
 
 import configparser
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,9 @@ from aisg_check.secrets import Secret
 if TYPE_CHECKING:
     from aisg_check.context import Context
 
+# Real aws files are a few hundred bytes; anything past this is not one, and is not read whole.
+MAX_FILE_BYTES = 256 * 1024
+_TOO_LARGE = f"is larger than {MAX_FILE_BYTES // 1024} KiB, far more than any aws file"
 SECRET_KEYS = ("aws_secret_access_key", "aws_session_token", "aws_security_token")
 # Credential forms botocore follows (roles, SSO, external processes) that a preflight does not
 # resolve by itself: a profile holding one is named, with the form, instead of judged.
@@ -54,9 +58,13 @@ class Keys:
 
 
 class InvalidFile(Exception):
-    def __init__(self, path: str, line: int | None, what: str) -> None:
+    """An aws file that is there but cannot be used: `path` as the user knows it, the `line` of
+    a parse error (never its text: it may hold a secret), and `access` when the file itself
+    cannot be read (a directory, no permission, too large) rather than parsed."""
+
+    def __init__(self, path: str, line: int | None, what: str, *, access: bool = False) -> None:
         super().__init__(f"{path}:{line}: {what}")
-        self.path, self.line, self.what = path, line, what
+        self.path, self.line, self.what, self.access = path, line, what, access
 
 
 def shown(ctx: Context, path: Path) -> str:
@@ -97,19 +105,62 @@ def parse_error_line(error: BaseException) -> tuple[int | None, str]:
 
 def section_line(path: Path, section: str) -> int | None:
     try:
-        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
-            if line.strip() == f"[{section}]":
-                return number
-    except OSError:
+        text = _read_capped(path).decode(errors="replace")
+    except (OSError, InvalidFile):
         return None
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip() == f"[{section}]":
+            return number
     return None
 
 
+def _read_capped(path: Path, shown_as: str = "") -> bytes:
+    """The file's bytes, at most MAX_FILE_BYTES: a larger one is refused, not read into memory."""
+    with path.open("rb") as handle:
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidFile(shown_as or str(path), None, _TOO_LARGE, access=True)
+    return data
+
+
+def _unreadable(where: str, exc: OSError) -> InvalidFile:
+    return InvalidFile(where, None, f"cannot be read ({exc.strerror or type(exc).__name__})", access=True)
+
+
+def present(ctx: Context, path: Path) -> bool:
+    """Whether an aws file is there to be read: False when absent (as botocore treats it);
+    `InvalidFile` when something is at the path that aws cannot read, which botocore would
+    silently take for "no file" (and the user for "no profiles")."""
+    where = shown(ctx, path)
+    try:
+        info = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as exc:  # a symlink loop, a permission denied on the way to it
+        raise _unreadable(where, exc) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InvalidFile(where, None, "is a directory, not a file", access=True)
+    if not stat.S_ISREG(info.st_mode):
+        # A FIFO or a device: reading it could block forever, and aws ignores it anyway.
+        raise InvalidFile(where, None, "is not a regular file", access=True)
+    if info.st_size > MAX_FILE_BYTES:
+        raise InvalidFile(where, None, _TOO_LARGE, access=True)
+    try:
+        _read_capped(path, where)  # also proves it readable: stat does not
+    except OSError as exc:
+        raise _unreadable(where, exc) from None
+    return True
+
+
 def read_ini(ctx: Context, path: Path, loader: Callable[[str], Any]) -> Any:
-    """Parse an aws file with botocore's own loader; register every secret in it at once."""
+    """Parse an aws file with botocore's own loader; register every secret in it at once.
+
+    None when the file is absent; `InvalidFile` naming the file when it is there but cannot be
+    read (a directory, no permission, too large) or parsed.
+    """
     from botocore.exceptions import ConfigParseError
 
-    if not path.is_file():
+    if not present(ctx, path):
         return None
     try:
         data = loader(str(path))

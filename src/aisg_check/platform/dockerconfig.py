@@ -19,6 +19,11 @@ Two paths, one behaviour:
   `tests/checks/test_dockerconfig.py` runs both on the same configs and asserts equal results,
   so the transcription cannot drift from the SDK unnoticed.
 
+The file is the user's and may be anything: `read_json` (also used for Harbor's robot account
+files) refuses what is not a small regular file of JSON nested a few levels deep, and every
+error names the file, never its content. The sections' types are checked as the docker CLI's
+own decoder checks them, so a config docker would refuse is an error here too, not a crash.
+
 `docker` is imported inside the functions: `aisg-check --help` must not pay for it.
 """
 
@@ -27,6 +32,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import stat
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,9 +46,19 @@ if TYPE_CHECKING:
 
 HELPER_PREFIX = "docker-credential-"
 _AUTH_SECTIONS = ("auths", "credsStore", "credHelpers")
+# Docker's config and a robot account's export are a few KiB; anything past these bounds is not
+# one, and reading it whole (or recursing into it) would cost memory and time for nothing.
+MAX_FILE_BYTES = 1 << 20
+MAX_DEPTH = 32
+# A name from the file echoed in a message (a registry key) is cut to this many characters.
+_SHOWN = 120
 
 
-class DockerConfigError(Exception):
+class UnusableFile(Exception):
+    """A file the user keeps exists but cannot be used; the message names the file."""
+
+
+class DockerConfigError(UnusableFile):
     """The config file exists but cannot be used (unreadable, not JSON, a bad `auth` field)."""
 
 
@@ -60,7 +76,12 @@ class Credentials:
     username: str
     password: Secret
     source: str  # "auths in /home/a/.docker/config.json", "credsStore docker-credential-pass", ...
-    identity_token: bool = False  # an OAuth identity token instead of a password (not Harbor's way)
+    # "password", or "identity-token": an OAuth identity token instead of a password (not Harbor's way)
+    kind: str = "password"
+
+    @property
+    def identity_token(self) -> bool:
+        return self.kind == "identity-token"
 
 
 @dataclass(frozen=True)
@@ -92,10 +113,7 @@ def lookup(ctx: Context, registry: str, timeout: float) -> Lookup:
     if data is None:
         return Lookup(path, False, None, None)
     _register_secrets(ctx, data)
-    for section in ("auths", "credHelpers"):
-        # The SDK would stumble over these with an AttributeError; say what is wrong instead.
-        if data.get(section) and not isinstance(data[section], Mapping):
-            raise DockerConfigError(f"{path}: `{section}` is not an object")
+    _check_sections(data, path)
     if not any(data.get(section) for section in _AUTH_SECTIONS):
         return Lookup(path, True, None, None)
     if not _helper_for(data, key):
@@ -110,7 +128,7 @@ def lookup(ctx: Context, registry: str, timeout: float) -> Lookup:
         config = config_cls.load_config(None, json.loads(json.dumps(data)), None)
     except (errors.InvalidConfigFile, ValueError, TypeError) as exc:
         raise DockerConfigError(
-            f"{path}: {ctx.scrubber.scrub(str(exc)) or 'an auths entry is not valid'}"
+            f"{path}: {scrubbed(ctx, str(exc)) or 'an auths entry is not valid'}"
         ) from None
     config.ctx, config.timeout = ctx, timeout
     store: str | None = config.get_credential_store(key)
@@ -119,23 +137,97 @@ def lookup(ctx: Context, registry: str, timeout: float) -> Lookup:
 
 
 def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        text = path.read_text("utf-8")
-    except FileNotFoundError:
-        return None
-    except IsADirectoryError:
-        raise DockerConfigError(f"{path}: is a directory, expected Docker's config.json") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise DockerConfigError(f"{path}: cannot be read ({reason})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        # The message names the position only, never the text around it (it may hold `auth`).
-        raise DockerConfigError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    if not isinstance(data, dict):
+    data = read_json(path, what="Docker's config.json", error=DockerConfigError)
+    if data is not None and not isinstance(data, dict):
         raise DockerConfigError(f"{path}: expected a JSON object at the top")
     return data
+
+
+def read_json(path: Path, *, what: str, error: type[UnusableFile] = UnusableFile) -> Any:
+    """The JSON in a small file the user keeps, or None when there is no such file.
+
+    Bounded: a device, a FIFO or a file over MAX_FILE_BYTES is refused before it is read, and
+    nesting past MAX_DEPTH is refused (Python's parser would raise RecursionError). Every error
+    names the file and never the text in it, which may hold a credential.
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise error(f"{path}: cannot be read ({exc.strerror})") from None
+    except ValueError:  # a NUL byte in a path from a setting
+        raise error(f"{short(repr(str(path)))}: not a usable path") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise error(f"{path}: is a directory, expected {what}")
+    if not stat.S_ISREG(info.st_mode):
+        raise error(f"{path}: is not a regular file, expected {what}")
+    try:
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise error(f"{path}: cannot be read ({exc.strerror})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise error(f"{path}: larger than {MAX_FILE_BYTES // 1024} KiB, too large to be {what}")
+    too_deep = f"{path}: nested more than {MAX_DEPTH} levels deep, too deep to be {what}"
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise error(f"{path}: cannot be read (not UTF-8 text)") from None
+    except json.JSONDecodeError as exc:
+        # The message names the position only, never the text around it (it may hold `auth`).
+        raise error(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    except ValueError:  # a number past Python's limit on the digits of an int
+        raise error(f"{path}: not valid JSON for {what} (a number too long)") from None
+    except RecursionError:
+        raise error(too_deep) from None
+    if _too_deep(data):
+        raise error(too_deep)
+    return data
+
+
+def _too_deep(data: Any) -> bool:
+    todo: list[tuple[Any, int]] = [(data, 1)]
+    while todo:
+        item, depth = todo.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > MAX_DEPTH:
+            return True
+        todo.extend((child, depth + 1) for child in children)
+    return False
+
+
+def short(text: str, limit: int = _SHOWN) -> str:
+    """A name from a user's file, cut to a length a one-line message can carry."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def scrubbed(ctx: Context, text: str) -> str:
+    """A program's or library's words, fit for a result: every secret the run knows and anything
+    after `password=`-like keys masked (before cutting, so no secret is cut past recognition),
+    then one line of bounded length."""
+    return short(" ".join(ctx.scrubber.scrub_external(text).split()), 300)
+
+
+def _check_sections(data: Mapping[str, Any], path: Path) -> None:
+    """The types the docker CLI's own decoder insists on (it refuses the whole file otherwise);
+    the SDK would stumble over these with an AttributeError or TypeError instead."""
+    for section in ("auths", "credHelpers"):
+        if data.get(section) and not isinstance(data[section], Mapping):
+            raise DockerConfigError(f"{path}: `{section}` is not an object")
+    store = data.get("credsStore")
+    if store is not None and not isinstance(store, str):
+        raise DockerConfigError(f"{path}: `credsStore` is not a string (the name of a credential helper)")
+    for name, helper in (data.get("credHelpers") or {}).items():
+        if helper is not None and not isinstance(helper, str):  # null: none, as for docker
+            raise DockerConfigError(
+                f"{path}: the credHelpers entry for {short(name)} is not a string (the name of a credential "
+                "helper)"
+            )
 
 
 def _register_secrets(ctx: Context, data: Mapping[str, Any]) -> None:
@@ -186,7 +278,7 @@ def _from_auths(ctx: Context, data: Mapping[str, Any], path: Path, key: str) -> 
     parsed: dict[str, dict[str, Any]] = {}
     for name, entry in auths.items():
         if not isinstance(entry, Mapping):
-            raise DockerConfigError(f"{path}: the auths entry for {name} is not an object")
+            raise DockerConfigError(f"{path}: the auths entry for {short(name)} is not an object")
         if "identitytoken" in entry:
             parsed[name] = {"IdentityToken": entry["identitytoken"]}
         elif "auth" not in entry:
@@ -196,7 +288,8 @@ def _from_auths(ctx: Context, data: Mapping[str, Any], path: Path, key: str) -> 
                 username, password = _decode_auth(entry["auth"])
             except (ValueError, TypeError):
                 raise DockerConfigError(
-                    f"{path}: the auths entry for {name} has an `auth` that is not base64 of user:password"
+                    f"{path}: the auths entry for {short(name)} has an `auth` that is not base64 of "
+                    "user:password"
                 ) from None
             parsed[name] = {"username": username, "password": password}
     wanted = resolve_index_name(key)
@@ -221,7 +314,7 @@ def _resolve(ctx: Context, config: Any, key: str, store: str | None) -> Mapping[
     except errors.DockerException as exc:
         # The SDK wraps the helper's StoreError; its message is the useful part.
         cause = exc.__cause__ or exc
-        raise HelperError(HELPER_PREFIX + (store or "?"), ctx.scrubber.scrub(str(cause))) from None
+        raise HelperError(HELPER_PREFIX + (store or "?"), scrubbed(ctx, str(cause))) from None
     except ValueError:
         raise HelperError(
             HELPER_PREFIX + (store or "?"), f"{HELPER_PREFIX}{store} printed something that is not JSON"
@@ -244,13 +337,16 @@ def _credentials(
     token = entry.get("IdentityToken")
     if isinstance(token, str) and token:
         ctx.scrubber.add(token)
-        return Credentials("", Secret(token), source, identity_token=True)
-    username = entry.get("username") or entry.get("Username") or ""
-    password = entry.get("password") or entry.get("Password") or ""
+        return Credentials("", Secret(token), source, kind="identity-token")
+    # A helper's JSON may hold anything; what a login sends is text.
+    username = str(entry.get("username") or entry.get("Username") or "")
+    password = str(entry.get("password") or entry.get("Password") or "")
     ctx.scrubber.add(password)
     if not username or not password:
         return None
-    return Credentials(str(username), Secret(str(password)), source)
+    if len(username) > _SHOWN:  # echoed in every row of the chain: no registry's user name is this long
+        raise DockerConfigError(f"{source}: the username for {short(key)} is {len(username)} characters long")
+    return Credentials(username, Secret(password), source)
 
 
 _CLASS_CACHE: dict[str, Any] = {}

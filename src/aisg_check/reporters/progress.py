@@ -1,7 +1,13 @@
-"""Live progress on a TTY (stderr), so stdout stays clean for the report."""
+"""Live progress on a TTY (stderr), so stdout stays clean for the report.
+
+Without colour (NO_COLOR, --no-color) no style at all: Rich's `no_color` drops colours but
+still sends bold and dim. A terminal that goes away (SIGHUP) must not turn the end of the
+display into an error: the report and the exit code matter more than the spinner.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from types import TracebackType
 
@@ -15,7 +21,11 @@ from aisg_check.runner import Events
 
 class LiveProgress(Events):
     def __init__(self, total: int, *, color: bool) -> None:
-        self._console = Console(stderr=True, no_color=not color)
+        # force_terminal: the CLI shows progress only when stderr is a terminal; Rich's own
+        # guess would drop it, e.g. for an empty FORCE_COLOR.
+        self._console = Console(
+            stderr=True, force_terminal=True, no_color=not color, color_system="auto" if color else None
+        )
         self._lock = threading.Lock()
         self._running: dict[str, str] = {}
         self._done = 0
@@ -43,10 +53,12 @@ class LiveProgress(Events):
             self._live.update(self._render())
 
     def __enter__(self) -> LiveProgress:
-        self._live.start()
+        with contextlib.suppress(OSError, ValueError):
+            self._live.start()
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._live.stop()
+        with contextlib.suppress(OSError, ValueError):
+            self._live.stop()

@@ -1,0 +1,81 @@
+"""`gitlab`: git works against GitLab both ways the onboarding guide describes.
+
+Two checks, so the runner runs them side by side:
+
+- `gitlab.ssh` (`ssh.py`): the system OpenSSH client, the one git uses: effective config
+  (`ssh -G`, and the config file ssh really reads) → key → host key → authentication (`ssh -T`).
+- `gitlab.https` (`token.py`, `https.py`, `git.py`): a token (GITLAB_TOKEN, the config,
+  CI_JOB_TOKEN, else the user's git credential helper) → `/api/v4/personal_access_tokens/self`
+  → `/api/v4/user` → optionally a real `git ls-remote` with that token.
+
+Read-only throughout: nothing is written to known_hosts, the ssh or git config, or a
+credential helper's store, and nothing prompts.
+"""
+
+from __future__ import annotations
+
+from aisg_check.check import Check, Recorder, declared
+from aisg_check.checks.gitlab import diagnoses, git, https, ssh
+from aisg_check.checks.gitlab.diagnoses import NOT_CONFIGURED
+from aisg_check.checks.gitlab.token import base_url, find_token
+from aisg_check.context import Context
+from aisg_check.diagnoses import NETWORK_DIAGNOSES
+
+
+def run_ssh(ctx: Context, rec: Recorder) -> None:
+    if not ctx.settings.gitlab.host:
+        rec.skip(ssh.STEP_CONFIG, NOT_CONFIGURED, "No GitLab host configured (gitlab.host)")
+        return
+    config = ssh.config_layer(ctx, rec)
+    keys = ssh.key_layer(ctx, rec, config)
+    rec.require("vpn.gitlab-ssh")
+    timeout = rec.step_timeout(ctx.timeout)
+    # One connection answers both remaining layers: host keys are checked before authentication.
+    result = ctx.run(ssh.connect_argv(ctx, config, timeout), timeout=timeout, env=ssh.ssh_env(ctx))
+    ssh.hostkey_layer(ctx, rec, config, result)
+    ssh.auth_layer(ctx, rec, config, keys, result)
+
+
+def run_https(ctx: Context, rec: Recorder) -> None:
+    if not base_url(ctx):
+        rec.skip(https.STEP_TOKEN, NOT_CONFIGURED, "No GitLab URL configured (gitlab.url)")
+        return
+    token = find_token(ctx, rec.step_timeout(ctx.timeout))
+    if token is None:
+        https.no_token(ctx, rec)
+        return
+    # Pay for the HTTP client's import and the TLS trust store while the VPN probe still runs.
+    import httpx  # noqa: F401
+
+    ctx.ssl_context()
+    rec.require("vpn.gitlab")
+    info = https.token_layer(ctx, rec, token)
+    info = https.user_layer(ctx, rec, token, info)
+    git.git_layer(ctx, rec, token, info)
+
+
+# Every diagnosis the package defines or reports, and any transport failure: what it may report.
+DECLARED = declared(diagnoses, NETWORK_DIAGNOSES)
+
+CHECKS: tuple[Check, ...] = (
+    Check(
+        id="gitlab.ssh",
+        component="gitlab",
+        title="GitLab over SSH",
+        steps=ssh.STEPS,
+        run=run_ssh,
+        needs=("vpn.gitlab-ssh",),
+        diagnoses=DECLARED,
+        budget=3.0,
+    ),
+    Check(
+        id="gitlab.https",
+        component="gitlab",
+        title="GitLab over HTTPS",
+        steps=https.STEPS,
+        run=run_https,
+        needs=("vpn.gitlab",),
+        diagnoses=DECLARED,
+        budget=4.0,
+    ),
+)

@@ -1,0 +1,129 @@
+"""The `kubernetes` client as a plain HTTP client: imported in the background, given our TLS
+context, our credential and one connection pool, and never its own kubeconfig loader."""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from aisg_check.check import Recorder
+from aisg_check.checks.runai.diagnoses import KUBECONFIG_INVALID
+from aisg_check.checks.runai.steps import STEP_CLUSTER
+from aisg_check.context import Context
+from aisg_check.net.proxies import proxy_for
+from aisg_check.platform import kubeauth, kubeconfig
+from aisg_check.platform.kubeauth import Credential
+from aisg_check.prefetch import prefetched
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+_IMPORT_LOCK = threading.Lock()
+
+
+def load() -> None:
+    """Import `kubernetes.client` without running `kubernetes/__init__`.
+
+    The package's __init__ also imports its config loaders (google-auth, oauthlib, requests),
+    watch, stream, dynamic and leader election: about half of the import time, none of it
+    used here. A bare package module with the real __path__ lets the submodules import
+    normally; anything importing `kubernetes.config` later in this process still works.
+    """
+    import importlib.util
+    import sys
+    import types
+
+    with _IMPORT_LOCK:
+        if "kubernetes" not in sys.modules:
+            spec = importlib.util.find_spec("kubernetes")
+            if spec is not None and spec.submodule_search_locations is not None:
+                package = types.ModuleType("kubernetes")
+                package.__path__ = list(spec.submodule_search_locations)
+                package.__spec__ = spec
+                package.__file__ = spec.origin
+                sys.modules["kubernetes"] = package
+        import kubernetes.client  # noqa: F401
+
+
+def prefetch() -> Callable[[], None]:
+    """Import the client while the login layer and the VPN probe wait on the network; the
+    callable returned waits for it (a failure repeats on the check's own thread)."""
+    return prefetched(load)
+
+
+def host(url: str) -> str:
+    return urlsplit(url).hostname or url
+
+
+def tls_context(ctx: Context, rec: Recorder, sel: kubeconfig.Selection, cred: Credential) -> ssl.SSLContext:
+    """kubectl's trust: the kubeconfig's CA alone when it has one, none when insecure, else the
+    system store (plus ca_bundle); and the client certificate, if that is the credential."""
+    try:
+        ca = kubeconfig.ca_pem(sel)
+    except kubeconfig.KubeconfigError as exc:
+        raise rec.fail(STEP_CLUSTER, KUBECONFIG_INVALID, f"Kubeconfig {exc.path}: {exc.message}") from None
+    if sel.insecure:
+        import warnings
+
+        import urllib3
+
+        # The kubeconfig asks for it (the guide's sample does) and the kubeconfig layer says so;
+        # urllib3's warning on every request would only clutter stderr.
+        warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif ca:
+        try:
+            context = ssl.create_default_context(cadata=ca)
+        except ssl.SSLError as exc:
+            raise rec.fail(
+                STEP_CLUSTER,
+                KUBECONFIG_INVALID,
+                f"{sel.cluster_file}: clusters['{sel.cluster_name}']: the "
+                f"certificate authority is not valid PEM ({exc.reason or exc})",
+            ) from None
+    elif cred.cert_pem:
+        # A context of our own: the shared one must not carry this user's certificate.
+        context = ssl.create_default_context()
+        for path in ctx.ca_files():
+            context.load_verify_locations(cafile=path)
+    else:
+        context = ctx.ssl_context()
+    if cred.cert_pem and cred.key_pem:
+        try:
+            kubeauth.use_client_certificate(context, cred, sel)
+        except kubeauth.InvalidEntry as exc:
+            raise rec.fail(
+                STEP_CLUSTER, KUBECONFIG_INVALID, f"Kubeconfig {exc.path}: {exc.message}"
+            ) from None
+    return context
+
+
+def pool(ctx: Context, sel: kubeconfig.Selection, context: ssl.SSLContext) -> Any:
+    """One urllib3 pool for every request of the check (one TLS handshake): our TLS context,
+    no retries (a retry would triple every timeout), the environment's proxy as kubectl
+    honours it."""
+    import urllib3
+
+    pool_args: dict[str, Any] = {"ssl_context": context, "retries": False, "maxsize": 4}
+    if sel.cluster.get("tls-server-name"):
+        pool_args["server_hostname"] = str(sel.cluster["tls-server-name"])
+    proxy = proxy_for(ctx.env, urlsplit(sel.server).scheme or "https", host(sel.server))
+    return urllib3.ProxyManager(proxy, **pool_args) if proxy else urllib3.PoolManager(**pool_args)
+
+
+def api_client(sel: kubeconfig.Selection, cred: Credential | None, connections: Any) -> ApiClient:
+    """A client that sends exactly the credential given (or none) over our pool."""
+    from kubernetes.client import ApiClient, Configuration
+
+    cfg = Configuration(host=sel.server)
+    if cred is not None and cred.token:
+        cfg.api_key = {"BearerToken": cred.token.reveal()}
+        cfg.api_key_prefix = {"BearerToken": "Bearer"}
+    client = ApiClient(cfg)
+    client.rest_client.pool_manager = connections
+    return client

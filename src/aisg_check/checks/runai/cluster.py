@@ -1,0 +1,277 @@
+"""Layers 3-5 on the cluster's API: `runai.cluster` (/version without a credential: network
+and TLS apart from authentication), `runai.identity` (SelfSubjectReview) and `runai.permission`
+(SelfSubjectAccessReviews in the project's namespace). Every request goes through `call`, the
+one place an answer that is not the expected one becomes a diagnosis."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aisg_check.check import Recorder, Step, Stop
+from aisg_check.checks.runai import client
+from aisg_check.checks.runai.diagnoses import (
+    KUBE_ANONYMOUS,
+    KUBE_API_UNREACHABLE,
+    KUBE_FORBIDDEN,
+    KUBE_UNAUTHORIZED,
+    NOT_CONFIGURED,
+)
+from aisg_check.checks.runai.steps import STEP_CLUSTER, STEP_IDENTITY, STEP_PERMISSION, login_hint
+from aisg_check.context import Context
+from aisg_check.diagnoses import ENDPOINT_HTTP_ERROR, ENDPOINT_UNEXPECTED_ANSWER, TLS_UNTRUSTED_CERT
+from aisg_check.model import CONTACT_MLOPS
+from aisg_check.net.failures import transport_failure
+from aisg_check.platform import kubeconfig
+from aisg_check.platform.kubeauth import Credential
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+# What a Run:ai user does in the project namespace: submit workloads (pods, jobs) and see them.
+REQUIRED: tuple[tuple[str, str, str], ...] = (
+    ("create", "", "pods"),
+    ("list", "", "pods"),
+    ("create", "batch", "jobs"),
+)
+ANONYMOUS = "system:anonymous"
+
+
+@dataclass(frozen=True)
+class Session:
+    """The cluster as this check talks to it: one pool, a client without and one with the credential."""
+
+    ctx: Context
+    rec: Recorder
+    config: kubeconfig.Kubeconfig
+    sel: kubeconfig.Selection
+    cred: Credential
+    anonymous: ApiClient
+    api: ApiClient
+
+    def timeout(self) -> tuple[float, float]:
+        t = self.rec.step_timeout(self.ctx.timeout)
+        return (t, t)
+
+
+@contextmanager
+def connect(
+    ctx: Context, rec: Recorder, config: kubeconfig.Kubeconfig, sel: kubeconfig.Selection, cred: Credential
+) -> Iterator[Session]:
+    connections = client.pool(ctx, sel, client.tls_context(ctx, rec, sel, cred))
+    try:
+        yield Session(
+            ctx,
+            rec,
+            config,
+            sel,
+            cred,
+            client.api_client(sel, None, connections),
+            client.api_client(sel, cred, connections),
+        )
+    finally:
+        connections.clear()
+
+
+def call(
+    s: Session,
+    step: Step,
+    what: str,
+    request: Callable[[], Any],
+    *,
+    expected: tuple[int, ...] = (),
+    details: Mapping[str, Any] | None = None,
+) -> tuple[Any, int | None]:
+    """`(answer, None)`, or `(None, status)` for an HTTP status the caller expects; anything
+    else is recorded as the step's failure and ends the check."""
+    import urllib3
+    from kubernetes.client.exceptions import ApiException
+
+    facts = {"server": s.sel.server, **(details or {})}
+    try:
+        return request(), None
+    except ApiException as exc:
+        if exc.status and exc.status in expected:
+            return None, exc.status
+        if not exc.status:  # the client's wrapper around a TLS error
+            raise _transport(s, step, exc, facts) from None
+        raise _http_error(s, step, what, exc.status, facts) from None
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise _transport(s, step, exc, facts) from None
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:  # an answer the models cannot read
+        raise s.rec.fail(
+            step,
+            ENDPOINT_UNEXPECTED_ANSWER,
+            f"{what} answered, but not as a Kubernetes API does ({type(exc).__name__})",
+            hint="Check the server URL in the kubeconfig (`kubectl config view --minify`).",
+            details=facts,
+        ) from None
+
+
+def _transport(s: Session, step: Step, exc: BaseException, details: dict[str, Any]) -> Stop:
+    failure = transport_failure(s.ctx, exc, s.sel.server, fallback=KUBE_API_UNREACHABLE)
+    hint = None
+    own_ca = s.sel.cluster.get("certificate-authority-data") or s.sel.cluster.get("certificate-authority")
+    if failure.diagnosis is TLS_UNTRUSTED_CERT and own_ca:
+        hint = (
+            "The kubeconfig's certificate authority does not match the cluster's certificate; get a fresh "
+            f"kubeconfig from {CONTACT_MLOPS}, or set ca_bundle if a proxy re-signs TLS."
+        )
+    return s.rec.fail(step, failure.diagnosis, failure.summary, hint=hint, details=details)
+
+
+def _http_error(s: Session, step: Step, what: str, status: int, details: dict[str, Any]) -> Stop:
+    if status == 401:
+        return s.rec.fail(
+            step,
+            KUBE_UNAUTHORIZED,
+            f"{s.sel.server} rejects the {s.cred.kind} credential of user '{s.sel.user_name}' "
+            "(401 Unauthorized)",
+            hint=f"Log in again: `{login_hint(s.ctx, s.config)}`; "
+            f"if it persists, ask {CONTACT_MLOPS} whether your account is enabled on the cluster.",
+            details={**details, "auth": s.cred.kind, "token_user": s.cred.username},
+        )
+    if status >= 500:
+        return s.rec.fail(step, ENDPOINT_HTTP_ERROR, f"{what} answered HTTP {status}", details=details)
+    return s.rec.fail(
+        step,
+        ENDPOINT_UNEXPECTED_ANSWER,
+        f"{what} answered HTTP {status}: not what a Kubernetes API answers",
+        hint="Check the server URL in the kubeconfig (`kubectl config view --minify`).",
+        details={**details, "http_status": status},
+    )
+
+
+def version(s: Session) -> None:
+    """/version with no credential: isolates network and TLS from authentication."""
+    from kubernetes.client import VersionApi
+
+    server = s.sel.server
+    details: dict[str, Any] = {"server": server, "tls_verified": not s.sel.insecure}
+    info, status = call(
+        s,
+        STEP_CLUSTER,
+        f"{server}/version",
+        lambda: VersionApi(s.anonymous).get_code(_request_timeout=s.timeout()),
+        expected=(401, 403),
+        details=details,
+    )
+    if status:
+        # Anonymous access to /version is off on this cluster: it still answered as Kubernetes.
+        s.rec.ok(
+            STEP_CLUSTER,
+            f"Kubernetes API at {server} answers (version hidden from anonymous users)",
+            details={**details, "http_status": status},
+        )
+        return
+    note = " (TLS not verified, as the kubeconfig says)" if s.sel.insecure else ""
+    s.rec.ok(
+        STEP_CLUSTER,
+        f"Kubernetes {info.git_version} answers at {server}{note}",
+        details={**details, "version": info.git_version, "platform": info.platform},
+    )
+
+
+def identity(s: Session) -> str | None:
+    """Who the cluster sees this credential as (SelfSubjectReview, GA in Kubernetes 1.28)."""
+    from kubernetes.client import AuthenticationV1Api, V1SelfSubjectReview
+
+    body = V1SelfSubjectReview(api_version="authentication.k8s.io/v1", kind="SelfSubjectReview")
+    review, status = call(
+        s,
+        STEP_IDENTITY,
+        f"SelfSubjectReview at {s.sel.server}",
+        lambda: AuthenticationV1Api(s.api).create_self_subject_review(body, _request_timeout=s.timeout()),
+        expected=(404, 405),
+    )
+    if status:
+        # Older clusters still authenticate the access reviews below, which then stand in.
+        s.rec.ok(
+            STEP_IDENTITY,
+            f"Credential sent; {s.sel.server} is older than Kubernetes 1.28 and cannot say "
+            "who it sees you as (the permission layer checks it instead)",
+            details={"self_subject_review": "unavailable", "token_user": s.cred.username},
+        )
+        return s.cred.username
+    info = review.status.user_info if review.status else None
+    username = info.username if info else None
+    groups = list(info.groups or []) if info else []
+    details = {"username": username, "groups": groups, "auth": s.cred.kind, "token_user": s.cred.username}
+    if not username or username == ANONYMOUS:
+        raise s.rec.fail(
+            STEP_IDENTITY,
+            KUBE_ANONYMOUS,
+            f"{s.sel.server} sees you as {ANONYMOUS}: no credential reached the cluster",
+            hint=f"`{login_hint(s.ctx, s.config)}`; behind a proxy, add the cluster to NO_PROXY.",
+            details=details,
+        )
+    s.rec.ok(STEP_IDENTITY, f"The cluster sees you as {username}", details=details)
+    return str(username)
+
+
+def namespace(ctx: Context, sel: kubeconfig.Selection) -> str | None:
+    runai = ctx.settings.runai
+    if runai.namespace:
+        return runai.namespace
+    if runai.project:
+        return f"runai-{runai.project}"
+    return sel.namespace
+
+
+def _allowed(s: Session, ns: str, verb: str, group: str, resource: str) -> bool:
+    from kubernetes.client import (
+        AuthorizationV1Api,
+        V1ResourceAttributes,
+        V1SelfSubjectAccessReview,
+        V1SelfSubjectAccessReviewSpec,
+    )
+
+    body = V1SelfSubjectAccessReview(
+        api_version="authorization.k8s.io/v1",
+        kind="SelfSubjectAccessReview",
+        spec=V1SelfSubjectAccessReviewSpec(
+            resource_attributes=V1ResourceAttributes(namespace=ns, verb=verb, group=group, resource=resource)
+        ),
+    )
+    review, status = call(
+        s,
+        STEP_PERMISSION,
+        f"SelfSubjectAccessReview at {s.sel.server}",
+        lambda: AuthorizationV1Api(s.api).create_self_subject_access_review(
+            body, _request_timeout=s.timeout()
+        ),
+        expected=(403,),  # not even allowed to ask: no rights at all
+    )
+    return not status and bool(review.status and review.status.allowed)
+
+
+def permission(s: Session, who: str | None) -> None:
+    ns = namespace(s.ctx, s.sel)
+    if not ns:
+        s.rec.skip(
+            STEP_PERMISSION,
+            NOT_CONFIGURED,
+            "No Run:ai project given, so no namespace to check rights in",
+            hint="Name your project: `aisg-check runai --project <name>` (namespace runai-<name>), or set "
+            "runai.project in the config.",
+        )
+        return
+    allowed: list[str] = []
+    denied: list[str] = []
+    for verb, group, resource in REQUIRED:
+        what = f"{verb} {resource}{'.' + group if group else ''}"
+        (allowed if _allowed(s, ns, verb, group, resource) else denied).append(what)
+    details = {"namespace": ns, "allowed": allowed, "denied": denied, "username": who}
+    if denied:
+        project = s.ctx.settings.runai.project or ns.removeprefix("runai-")
+        raise s.rec.fail(
+            STEP_PERMISSION,
+            KUBE_FORBIDDEN,
+            f"{who or 'You'} may not {', '.join(denied)} in namespace {ns}",
+            hint=f"Ask {CONTACT_MLOPS} to add {who or 'you'} to the Run:ai project "
+            f"'{project}' (namespace {ns}); check --project/--namespace if you meant another one.",
+            details=details,
+        )
+    s.rec.ok(STEP_PERMISSION, f"{who or 'You'} may {', '.join(allowed)} in namespace {ns}", details=details)
