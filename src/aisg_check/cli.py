@@ -13,6 +13,7 @@ when interrupted (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP; signals.py).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import inspect
 import os
 import sys
@@ -49,10 +50,9 @@ app = typer.Typer(
 
 
 def _fail_usage(message: str) -> typer.Exit:
-    from aisg_check.output import say
+    from aisg_check.commands import fail_usage
 
-    say(f"aisg-check: error: {message}")
-    return typer.Exit(EXIT_USAGE)
+    return fail_usage(message)
 
 
 def _version(value: bool) -> None:
@@ -212,125 +212,14 @@ _register_run_commands()
 
 
 # ---------------------------------------------------------------------------------------------
-# list and config
+# the commands around the checks: one module each under commands/, each registering itself
 
-
-class ListFormat(str, Enum):
-    table = "table"
-    json = "json"
-
-
-@app.command("list")
-def list_checks(
-    fmt: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
-) -> None:
-    """List every check id with its title, its steps and what it depends on."""
-    import json
-
-    from aisg_check.registry import all_checks
-
-    checks = all_checks()
-    if fmt is ListFormat.json:
-        data = [
-            {
-                "id": c.id,
-                "component": c.component,
-                "title": c.title,
-                "steps": [{"id": s.id, "title": s.title} for s in c.steps],
-                "depends_on": list(c.needs),
-                "only_when_asked": c.explicit_only,
-            }
-            for c in checks
-        ]
-        _emit([json.dumps(data, indent=2)])
-        return
-    lines = []
-    for c in checks:
-        needs = f"  (depends on: {', '.join(c.needs)})" if c.needs else ""
-        lines.append(f"{c.id:<22} {c.title}{needs}")
-        lines.extend(f"  {s.id:<28} {s.title}" for s in c.steps if s.id != c.id)
-    _emit(lines)
-
-
-def _emit(lines: Sequence[str]) -> None:
-    """Standard output that is closed, full or whose reader has gone: one line, exit 2."""
-    from aisg_check.output import write_stdout
-
-    problem = write_stdout("".join(f"{line}\n" for line in lines))
-    if problem:
-        raise _fail_usage(problem)
-
-
-class ConfigFormat(str, Enum):
-    table = "table"
-    json = "json"
-    yaml = "yaml"
-
-
-@app.command("config")
-def show_config(
-    fmt: Annotated[ConfigFormat, typer.Option("--format", "-f", help="Output format.")] = ConfigFormat.table,
-    config: Annotated[str | None, typer.Option("--config", "-c", metavar="FILE", help="Config file.")] = None,
-    sets: Annotated[list[str], typer.Option("--set", metavar="KEY=VALUE", help="Override a key.")] = [],  # noqa: B006
-    timeout: Annotated[float | None, typer.Option("--timeout", metavar="SECONDS")] = None,
-    ca_bundle: Annotated[str | None, typer.Option("--ca-bundle", metavar="FILE")] = None,
-) -> None:
-    """Print the effective settings and where each value came from (secrets redacted)."""
-    import json
-
-    from aisg_check.config import KEYS, display_value, user_config_path
-    from aisg_check.invocation import UsageError, load, make_scrubber, overrides
-
-    env = dict(os.environ)
-    try:
-        loaded = load(env, config, overrides(timeout, ca_bundle, sets, ()))
-    except UsageError as exc:
-        raise _fail_usage(str(exc)) from None
-    scrubber = make_scrubber(loaded, env)
-    rows = [
-        (k.path, loaded.values[k.path].value, loaded.values[k.path].source, k)
-        for k in KEYS
-        if k.path in loaded.values
-    ]
-    if fmt is ConfigFormat.json:
-        data = {
-            "config_file": str(loaded.config_file) if loaded.config_file else None,
-            "settings": {
-                path: {
-                    "value": "***" if spec.secret and value is not None else _plain(value),
-                    "source": source,
-                }
-                for path, value, source, spec in rows
-            },
-        }
-        lines = [json.dumps(data, indent=2)]
-    elif fmt is ConfigFormat.yaml:
-        import yaml
-
-        nested: dict[str, Any] = {}
-        for path, value, _source, spec in rows:
-            section, _, name = path.rpartition(".")
-            target = nested.setdefault(section, {}) if section else nested
-            target[name] = "***" if spec.secret and value is not None else _plain(value)
-        lines = [yaml.safe_dump(nested, sort_keys=False).rstrip()]
-    else:
-        file_line = (
-            str(loaded.config_file) if loaded.config_file else f"none (would be {user_config_path(env)})"
-        )
-        width = max(len(r[0]) for r in rows)
-        lines = [f"config file: {file_line}"]
-        lines += [f"{path:<{width}}  {display_value(value):<45}  {source}" for path, value, source, _ in rows]
-    _emit([scrubber.scrub(line) for line in lines])  # every line, in case a value carries a secret
-
-
-def _plain(value: Any) -> Any:
-    from aisg_check.secrets import strip_credentials
-
-    if isinstance(value, tuple):
-        return [strip_credentials(v) for v in value]
-    if isinstance(value, str):
-        return strip_credentials(value)
-    return value
+COMMAND_MODULES: tuple[str, ...] = (
+    "aisg_check.commands.listing",
+    "aisg_check.commands.settings_view",
+)
+for _module in COMMAND_MODULES:
+    importlib.import_module(_module).register(app)
 
 
 def main() -> None:

@@ -1,0 +1,86 @@
+"""`aisg-check config`: the effective settings and where each value came from."""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+
+from aisg_check.commands import emit, fail_usage
+
+
+class ConfigFormat(str, Enum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
+def show_config(
+    fmt: Annotated[ConfigFormat, typer.Option("--format", "-f", help="Output format.")] = ConfigFormat.table,
+    config: Annotated[str | None, typer.Option("--config", "-c", metavar="FILE", help="Config file.")] = None,
+    sets: Annotated[list[str], typer.Option("--set", metavar="KEY=VALUE", help="Override a key.")] = [],  # noqa: B006
+    timeout: Annotated[float | None, typer.Option("--timeout", metavar="SECONDS")] = None,
+    ca_bundle: Annotated[str | None, typer.Option("--ca-bundle", metavar="FILE")] = None,
+) -> None:
+    """Print the effective settings and where each value came from (secrets redacted)."""
+    import json
+
+    from aisg_check.config import KEYS, display_value, user_config_path
+    from aisg_check.invocation import UsageError, load, make_scrubber, overrides
+
+    env = dict(os.environ)
+    try:
+        loaded = load(env, config, overrides(timeout, ca_bundle, sets, ()))
+    except UsageError as exc:
+        raise fail_usage(str(exc)) from None
+    scrubber = make_scrubber(loaded, env)
+    rows = [
+        (k.path, loaded.values[k.path].value, loaded.values[k.path].source, k)
+        for k in KEYS
+        if k.path in loaded.values
+    ]
+    if fmt is ConfigFormat.json:
+        data = {
+            "config_file": str(loaded.config_file) if loaded.config_file else None,
+            "settings": {
+                path: {
+                    "value": "***" if spec.secret and value is not None else _plain(value),
+                    "source": source,
+                }
+                for path, value, source, spec in rows
+            },
+        }
+        lines = [json.dumps(data, indent=2)]
+    elif fmt is ConfigFormat.yaml:
+        import yaml
+
+        nested: dict[str, Any] = {}
+        for path, value, _source, spec in rows:
+            section, _, name = path.rpartition(".")
+            target = nested.setdefault(section, {}) if section else nested
+            target[name] = "***" if spec.secret and value is not None else _plain(value)
+        lines = [yaml.safe_dump(nested, sort_keys=False).rstrip()]
+    else:
+        file_line = (
+            str(loaded.config_file) if loaded.config_file else f"none (would be {user_config_path(env)})"
+        )
+        width = max(len(r[0]) for r in rows)
+        lines = [f"config file: {file_line}"]
+        lines += [f"{path:<{width}}  {display_value(value):<45}  {source}" for path, value, source, _ in rows]
+    emit([scrubber.scrub(line) for line in lines])  # every line, in case a value carries a secret
+
+
+def _plain(value: Any) -> Any:
+    from aisg_check.secrets import strip_credentials
+
+    if isinstance(value, tuple):
+        return [strip_credentials(v) for v in value]
+    if isinstance(value, str):
+        return strip_credentials(value)
+    return value
+
+
+def register(app: typer.Typer) -> None:
+    app.command("config")(show_config)
