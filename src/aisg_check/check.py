@@ -26,7 +26,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aisg_check.diagnoses import RUNNER_DIAGNOSES
-from aisg_check.model import CheckResult, Diagnosis, Status
+from aisg_check.model import CheckResult, Credential, Diagnosis, Status
 
 if TYPE_CHECKING:
     from aisg_check.context import Context
@@ -65,6 +65,9 @@ class Check:
     import_allowance_s: float = 0.0
     # Only when explicitly asked for (`aisg-check <component>` or --only), not in `all`.
     explicit_only: bool = False
+    # About a laptop's own setup (ssh config, local tools, the Docker daemon): in a pod
+    # (`ctx.in_cluster`) the runner reports its steps as not applicable instead of running it.
+    laptop_only: bool = False
 
     def step_for(self, result_id: str) -> Step | None:
         """The declared step a result id belongs to: the step itself, or a group's child."""
@@ -158,9 +161,15 @@ class Recorder:
     # -- recording ----------------------------------------------------------------------------
 
     def ok(
-        self, step: StepRef, summary: str, *, details: Mapping[str, Any] | None = None, title: str = ""
+        self,
+        step: StepRef,
+        summary: str,
+        *,
+        details: Mapping[str, Any] | None = None,
+        title: str = "",
+        credentials: Iterable[Credential] = (),
     ) -> None:
-        self._record(step, Status.PASS, summary, None, None, details, title, None)
+        self._record(step, Status.PASS, summary, None, None, details, title, None, credentials)
 
     def warn(
         self,
@@ -171,8 +180,9 @@ class Recorder:
         hint: str | None = None,
         details: Mapping[str, Any] | None = None,
         title: str = "",
+        credentials: Iterable[Credential] = (),
     ) -> None:
-        self._record(step, Status.WARN, summary, diagnosis, hint, details, title, None)
+        self._record(step, Status.WARN, summary, diagnosis, hint, details, title, None, credentials)
 
     def fail(
         self,
@@ -183,9 +193,10 @@ class Recorder:
         hint: str | None = None,
         details: Mapping[str, Any] | None = None,
         title: str = "",
+        credentials: Iterable[Credential] = (),
     ) -> Stop:
         """Record a failed layer; the `Stop` returned ends the check when raised."""
-        step_id = self._record(step, Status.FAIL, summary, diagnosis, hint, details, title, None)
+        step_id = self._record(step, Status.FAIL, summary, diagnosis, hint, details, title, None, credentials)
         return Stop(step_id)
 
     def skip(
@@ -343,6 +354,7 @@ class Recorder:
         details: Mapping[str, Any] | None,
         title: str,
         blocked_by: str | None,
+        credentials: Iterable[Credential] = (),
     ) -> str:
         step_id = step.id if isinstance(step, Step) else step
         declared_step = self._validate(step_id, status, diagnosis)
@@ -364,6 +376,7 @@ class Recorder:
                 details=dict(details or {}),
                 duration_s=max(0.0, duration),
                 blocked_by=blocked_by,
+                credentials=tuple(credentials),
             )
             self._state.results.append(result)
         if self._on_result is not None:

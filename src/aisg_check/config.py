@@ -65,6 +65,9 @@ CONFIG_ENV = "AISG_CHECK_CONFIG"
 PROFILE_NAME = "aisg"
 
 
+FLEET_MODES = ("auto", "laptop", "cluster")
+
+
 class ConfigError(Exception):
     """A configuration problem the user must fix; printed as one line, exit code 2."""
 
@@ -172,6 +175,10 @@ def _coerce(spec: KeySpec, raw: Any, where: str, *, from_text: bool) -> Any:
                 raise ValueError
             if spec.url and raw != "":  # an empty URL means "not configured": its check skips
                 _check_url(spec, str(raw), where)
+            if spec.path == "fleet.mode" and raw not in FLEET_MODES:
+                raise ConfigError(
+                    f"{where}: 'fleet.mode' must be one of {', '.join(FLEET_MODES)}, got {shown(raw)}"
+                )
             return str(raw)
         if tp is Secret:
             if not isinstance(raw, str):

@@ -122,6 +122,21 @@ class Context:
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
+    # Where a pod's service account is mounted (Kubernetes' fixed path); tests point it elsewhere.
+    service_account_dir: Path = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+
+    @property
+    def in_cluster(self) -> bool:
+        """Running in a pod (fleet mode, or a workspace on the cluster): `fleet.mode: cluster`, or
+        `auto` with the service account's token mounted and KUBERNETES_SERVICE_HOST set, as the
+        kubernetes client's in-cluster configuration requires."""
+        mode = self.settings.fleet.mode
+        if mode != "auto":
+            return mode == "cluster"
+        return (
+            bool(self.env.get("KUBERNETES_SERVICE_HOST")) and (self.service_account_dir / "token").is_file()
+        )
+
     @property
     def timeout(self) -> float:
         return self.settings.timeout

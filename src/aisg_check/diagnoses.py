@@ -50,8 +50,16 @@ INTERRUPTED = Diagnosis(
 
 CORE_DIAGNOSES = (BLOCKED, NOT_CONFIGURED, NOT_RUN, CHECK_CRASHED, CHECK_DEADLINE, INTERRUPTED)
 
+NOT_APPLICABLE = Diagnosis(
+    "NOT_APPLICABLE",
+    "Not applicable here",
+    "This check is about a laptop's own setup (its ssh config, local tools, a Docker daemon) and "
+    "aisg-check is running in a pod (fleet mode or a workspace on the cluster), where it does not apply.",
+    "Nothing to do. To run it anyway, set `fleet.mode: laptop` (or --set fleet.mode=laptop).",
+)
+
 # The runner records these itself; every check may report them without declaring them.
-RUNNER_DIAGNOSES = (BLOCKED, NOT_RUN, CHECK_CRASHED, CHECK_DEADLINE, INTERRUPTED)
+RUNNER_DIAGNOSES = (BLOCKED, NOT_RUN, CHECK_CRASHED, CHECK_DEADLINE, INTERRUPTED, NOT_APPLICABLE)
 
 VPN_DNS_FAILED = Diagnosis(
     "VPN_DNS_FAILED",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 
@@ -44,6 +45,28 @@ class Diagnosis:
 
 
 @dataclass(frozen=True)
+class Credential:
+    """A credential a check saw that has an expiry, in one shared form: what it is, whose, when
+    it expires and where it was read. Never the credential itself."""
+
+    kind: str  # stable, snake_case: "gitlab_token", "runai_refresh_token", "harbor_robot"
+    name: str  # for people: "GitLab token ci-bot", "Run:ai refresh token"
+    expires_at: datetime | None  # aware, UTC; None: does not expire
+    source: str  # where it was read: "GITLAB_TOKEN", "~/.kube/config (user runai)", a file path
+    owner: str | None = None  # whose: a user or robot name (JSON only, never a metric label)
+
+    def to_dict(self) -> dict[str, Any]:
+        expires = self.expires_at.astimezone(timezone.utc) if self.expires_at else None
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "owner": self.owner,
+            "expires_at": expires.isoformat(timespec="seconds").replace("+00:00", "Z") if expires else None,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
 class CheckResult:
     id: str
     component: str
@@ -56,6 +79,11 @@ class CheckResult:
     details: Mapping[str, Any] = field(default_factory=dict)
     duration_s: float = 0.0
     blocked_by: str | None = None
+    # Credentials with an expiry this step saw (tokens, robot accounts), for the table's
+    # "Credentials" section, the JSON and the metrics.
+    credentials: tuple[Credential, ...] = ()
+    # The command that fixes this result's code automatically, when a safe local fix exists.
+    fix: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +98,8 @@ class CheckResult:
             "details": dict(self.details),
             "duration_s": round(self.duration_s, 3),
             "blocked_by": self.blocked_by,
+            "credentials": [c.to_dict() for c in self.credentials],
+            "fix": self.fix,
         }
 
 

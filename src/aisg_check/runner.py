@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from aisg_check import __version__
 from aisg_check.check import Blocked, Check, ContractError, Recorder, Stop
 from aisg_check.context import Context
-from aisg_check.diagnoses import BLOCKED, CHECK_CRASHED, CHECK_DEADLINE, INTERRUPTED, NOT_RUN
+from aisg_check.diagnoses import BLOCKED, CHECK_CRASHED, CHECK_DEADLINE, INTERRUPTED, NOT_APPLICABLE, NOT_RUN
 from aisg_check.model import CheckResult, RunReport
 
 GRACE_S = 0.5
@@ -142,6 +142,9 @@ class Runner:
         check, rec = unit.check, unit.recorder
         self.events.started(check)
         try:
+            if check.laptop_only and self.ctx.in_cluster:
+                self._not_applicable(rec)
+                return
             check.run(self.ctx, rec)
         except Blocked as blocked:
             self._skip_rest(rec, blocked.blocked_by)
@@ -157,6 +160,10 @@ class Runner:
                     unit.outcome = "done"
             unit.done.set()
             self.events.finished(check)
+
+    def _not_applicable(self, rec: Recorder) -> None:
+        for step in rec.check.steps:
+            rec.skip(step.id, NOT_APPLICABLE, "Not applicable in a pod: this checks a laptop's own setup")
 
     def _finish(self, rec: Recorder) -> None:
         """The check returned (or raised `Stop`): what it did not reach is blocked by its first
@@ -246,6 +253,15 @@ def scrub_report(report: RunReport, scrub: Callable[[object], object]) -> RunRep
                 summary=str(scrub(r.summary)),
                 hint=None if r.hint is None else str(scrub(r.hint)),
                 details=scrub(dict(r.details)),  # type: ignore[arg-type]
+                credentials=tuple(
+                    replace(
+                        c,
+                        name=str(scrub(c.name)),
+                        source=str(scrub(c.source)),
+                        owner=None if c.owner is None else str(scrub(c.owner)),
+                    )
+                    for c in r.credentials
+                ),
             )
         )
     return replace(report, results=tuple(cleaned))

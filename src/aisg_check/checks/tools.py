@@ -226,6 +226,7 @@ CHECKS = (
         steps=tuple(Step(f"tools.{t.name}", t.title) for t in TOOLS),
         run=run,
         diagnoses=DECLARED,
+        laptop_only=True,
         budget=1.0,
     ),
 )
