@@ -24,16 +24,7 @@ import yaml
 
 from aisg_check.bounds import YAML_LOADER, read_text
 from aisg_check.secrets import Secret, clip, shown, strip_credentials
-from aisg_check.settings import (
-    EcsSettings,
-    GitlabSettings,
-    HarborSettings,
-    MlflowSettings,
-    RancherSettings,
-    RunaiSettings,
-    Settings,
-    VpnSettings,
-)
+from aisg_check.settings import Settings
 
 # The schema (settings.py) and the YAML loader (bounds.py) are imported from here by the rest
 # of the tool, as before they moved.
@@ -42,17 +33,10 @@ __all__ = [
     "KEYS_BY_PATH",
     "YAML_LOADER",
     "ConfigError",
-    "EcsSettings",
-    "GitlabSettings",
-    "HarborSettings",
     "KeySpec",
     "LoadedConfig",
-    "MlflowSettings",
-    "RancherSettings",
-    "RunaiSettings",
     "Settings",
     "Value",
-    "VpnSettings",
     "display_value",
     "load",
     "parse_set_option",
@@ -63,9 +47,6 @@ ENV_PREFIX = "AISG_CHECK_"
 MAX_TIMEOUT = 600.0  # a bound, so that "inf" or 1e12 is a clear error rather than an overflow
 CONFIG_ENV = "AISG_CHECK_CONFIG"
 PROFILE_NAME = "aisg"
-
-
-FLEET_MODES = ("auto", "laptop", "cluster")
 
 
 class ConfigError(Exception):
@@ -91,6 +72,10 @@ class KeySpec:
     @property
     def url(self) -> bool:
         return bool(self.metadata.get("url"))
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(self.metadata.get("choices", ()))
 
 
 def _base_type(tp: Any) -> Any:
@@ -175,9 +160,9 @@ def _coerce(spec: KeySpec, raw: Any, where: str, *, from_text: bool) -> Any:
                 raise ValueError
             if spec.url and raw != "":  # an empty URL means "not configured": its check skips
                 _check_url(spec, str(raw), where)
-            if spec.path == "fleet.mode" and raw not in FLEET_MODES:
+            if spec.choices and raw not in spec.choices:
                 raise ConfigError(
-                    f"{where}: 'fleet.mode' must be one of {', '.join(FLEET_MODES)}, got {shown(raw)}"
+                    f"{where}: '{spec.path}' must be one of {', '.join(spec.choices)}, got {shown(raw)}"
                 )
             return str(raw)
         if tp is Secret:

@@ -12,11 +12,18 @@ from typing import Any
 from aisg_check.secrets import Secret
 
 
-def setting(help: str, *, env: tuple[str, ...] = (), default: Any = None, url: bool = False) -> Any:
+def setting(
+    help: str,
+    *,
+    env: tuple[str, ...] = (),
+    default: Any = None,
+    url: bool = False,
+    choices: tuple[str, ...] = (),
+) -> Any:
     """A config key: `help` for the reference, `env` for other tools' variables that feed it,
-    `url` when the value must be an http(s) URL (checked at load, so a typo is exit 2, not a
-    confusing failure three layers down)."""
-    return field(default=default, metadata={"help": help, "env": env, "url": url})
+    `url` when the value must be an http(s) URL, `choices` when only those words are valid (both
+    checked at load, so a typo is exit 2, not a confusing failure three layers down)."""
+    return field(default=default, metadata={"help": help, "env": env, "url": url, "choices": choices})
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,7 @@ class FleetSettings:
         "where aisg-check runs: laptop, cluster (a pod: in-cluster service account, laptop-only checks "
         "not applicable) or auto (cluster when a service account token is mounted)",
         default="auto",
+        choices=("auto", "laptop", "cluster"),
     )
     project: str | None = setting("project label of the metrics and the Pushgateway grouping key")
     push_gateway: str | None = setting("Prometheus Pushgateway to push each run's metrics to", url=True)
