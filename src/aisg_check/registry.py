@@ -99,6 +99,12 @@ COMPONENTS: tuple[Component, ...] = (
                 metavar="NAME",
             ),
             Flag("--robot-file", "harbor.robot_file", "Robot account .json file to check.", metavar="FILE"),
+            Flag(
+                "--auth-file",
+                "harbor.auth_file",
+                "Docker config JSON (a CI file variable, a mounted Secret) whose login to check.",
+                metavar="FILE",
+            ),
         ),
     ),
     Component(
