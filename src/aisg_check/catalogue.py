@@ -8,6 +8,10 @@ from aisg_check.registry import REGISTRY, Registry
 
 
 def _components(diagnosis: Diagnosis, registry: Registry) -> list[str]:
+    from aisg_check.diagnoses import RUNNER_DIAGNOSES
+
+    if diagnosis in RUNNER_DIAGNOSES:  # the runner reports these for any check
+        return ["all"]
     names: dict[str, None] = {}
     for check in registry.all_checks():
         if any(d.code == diagnosis.code for d in check.diagnoses):
