@@ -163,3 +163,51 @@ def test_markdown_escapes_pipes_and_lists_problems_first() -> None:
     assert "has a domain \\| pipe" in text
     assert text.index("#### Problems") < text.index("Other checks")
     assert f"[`HARBOR_USERNAME_HAS_DOMAIN`]({DOCS}#harbor_username_has_domain)" in text
+
+
+def test_table_marks_what_changed_since_the_last_run() -> None:
+    """history.changes → the end of the row's first line, before its hint."""
+    from aisg_check.reporters.table import render_marked
+
+    changes = {"harbor.username": "was pass on 2026-11-25", "vpn.harbor": "was fail today at 07:59"}
+    options = RenderOptions(width=110, system="TestOS 1.0 (x86_64), Python 3.x")
+    text = render_marked(REPORT, options, changes)
+    path = GOLDEN / "table-changes.txt"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text()
+    rows = text.splitlines()
+    (username,) = [i for i, line in enumerate(rows) if "FAIL  harbor.username" in line]
+    assert "(was pass on 2026-11-25)" in rows[username] + rows[username + 1]
+    assert "docker logout" in rows[username + 1] + rows[username + 2]
+    assert "(was fail today at 07:59)" in next(line for line in rows if "vpn.harbor" in line)
+    assert render_marked(REPORT, options, None) == _render("table")
+
+
+def test_junit_names_the_automatic_fix() -> None:
+    from dataclasses import replace
+
+    from aisg_check.model import CheckResult, RunReport, Status
+    from aisg_check.reporters import RenderOptions, renderer
+
+    result = CheckResult(
+        "gitlab.ssh.key",
+        "gitlab",
+        "SSH key",
+        Status.FAIL,
+        "key readable by others",
+        code="GITLAB_SSH_KEY_PERMISSIONS",
+        hint="chmod 600 ~/.ssh/id_ed25519",
+    )
+    report = RunReport(
+        "aisg-check",
+        "0",
+        "2026-12-01T00:00:00Z",
+        0.1,
+        (replace(result, fix="aisg-check fix GITLAB_SSH_KEY_PERMISSIONS"),),
+    )
+    assert "automatic fix: aisg-check fix GITLAB_SSH_KEY_PERMISSIONS" in renderer("junit")(
+        report, RenderOptions()
+    )
+    plain = RunReport("aisg-check", "0", "2026-12-01T00:00:00Z", 0.1, (result,))
+    assert "automatic fix" not in renderer("junit")(plain, RenderOptions())

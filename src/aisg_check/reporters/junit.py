@@ -16,6 +16,8 @@ def _text(result: CheckResult) -> str:
         lines.append(f"code: {result.code}")
     if result.hint:
         lines.append(f"fix: {result.hint}")
+    if result.fix:
+        lines.append(f"automatic fix: {result.fix}")
     if result.docs_url:
         lines.append(f"docs: {result.docs_url}")
     if result.blocked_by:
