@@ -25,6 +25,7 @@ if str(ROOT) not in sys.path:
 from benchmarks.common import AISG, Row, bench_env, print_rows, wall  # noqa: E402
 
 PASSWORD = "bench-alice-password"
+ROBOT, ROBOT_SECRET = "robot$team+ci", "bench-robot-secret"
 
 
 def _config(home: Path, address: str, ca_file: Path) -> Path:
@@ -40,6 +41,14 @@ def _config(home: Path, address: str, ca_file: Path) -> Path:
     docker.mkdir()
     auth = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
     (docker / "config.json").write_text(json.dumps({"auths": {address: {"auth": auth}}}))
+    return path
+
+
+def _ci_file(base: Path, address: str) -> Path:
+    """The Docker config JSON a CI job's builds log in with (checked by harbor.ci)."""
+    path = base / "ci-docker-config.json"
+    auth = base64.b64encode(f"{ROBOT}:{ROBOT_SECRET}".encode()).decode()
+    path.write_text(json.dumps({"auths": {address: {"auth": auth}}}))
     return path
 
 
@@ -84,7 +93,10 @@ def rows(runs: int = 7) -> list[Row]:
         server = platform.TokenRegistry(
             base / "registry",
             ca,
-            [platform.Account("alice", PASSWORD, {"team": platform.DEVELOPER})],
+            [
+                platform.Account("alice", PASSWORD, {"team": platform.DEVELOPER}),
+                platform.Account(ROBOT, ROBOT_SECRET, robot_actions={"team": frozenset({"pull", "push"})}),
+            ],
             projects=frozenset({"team"}),
         )
         try:
@@ -93,6 +105,7 @@ def rows(runs: int = 7) -> list[Row]:
             config = _config(home, server.address, ca_file)
             # A closed port as the daemon: the measurement must not depend on a local Docker.
             env = bench_env(home, AISG_CHECK_CONFIG=str(config), DOCKER_HOST=f"tcp://127.0.0.1:{free_port()}")
+            ci_env = {**env, "HARBOR_DOCKER_CONFIG_JSON": str(_ci_file(base, server.address))}
             helper_home, bin_dir = _helper_home(base, server.address)
             helper_env = {
                 **env,
@@ -105,6 +118,8 @@ def rows(runs: int = 7) -> list[Row]:
                     "harbor": ([*AISG, "harbor", "--format", "json"], env),
                     "no_daemon": ([*AISG, "harbor", "--format", "json", "--skip", "harbor.daemon"], env),
                     "helper": ([*AISG, "harbor", "--format", "json"], helper_env),
+                    # The user's login and the CI file's robot, side by side.
+                    "ci": ([*AISG, "harbor", "--format", "json"], ci_env),
                     # The floor any check of the registry pays: CLI, config, the registry of all
                     # checks, the runner and the VPN probe of the registry, without harbor itself.
                     "floor": ([*AISG, "vpn", "--only", "vpn.harbor", "--format", "json"], env),
@@ -130,6 +145,14 @@ def rows(runs: int = 7) -> list[Row]:
             help_s,
             "ratio <= 3.0",
             t["no_daemon"] <= 3.0 * help_s,
+        ),
+        Row(
+            "aisg-check harbor + CI file (two logins)",
+            t["ci"],
+            "aisg-check --help",
+            help_s,
+            "ratio <= 3.0",
+            t["ci"] <= 3.0 * help_s,
         ),
         Row(
             "aisg-check harbor, login in a credsStore",

@@ -18,6 +18,9 @@ The in-process view is reported too, for information: `all`'s report `duration_s
 largest report `duration_s` among the component runs, and the slowest check inside the `all`
 run (its steps' durations summed).
 
+A second budget (fleet mode, issue 14): `all --format prometheus` costs at most 1.1x
+`all --format json`, both timed in the same rounds, side by side (A B B A).
+
 Commands run interleaved (one round of every command, repeated) so drifting machine load
 hits all alike; one untimed warm-up each, which must exit 0 (a run that is not green is not
 timed). Loopback only: every endpoint is in the platform's config.
@@ -41,6 +44,7 @@ if str(ROOT) not in sys.path:
 from benchmarks.common import AISG, Row, print_rows, wall  # noqa: E402
 
 GOAL = 1.3
+PROMETHEUS_GOAL = 1.1
 COMPONENTS = ("vpn", "gitlab", "rancher", "runai", "harbor", "ecs", "mlflow")
 
 
@@ -54,6 +58,17 @@ def _json_run(argv: list[str], env: dict[str, str]) -> dict[str, object]:
         )
     report: dict[str, object] = json.loads(proc.stdout)
     return report
+
+
+def _metrics_run(argv: list[str], env: dict[str, str]) -> None:
+    """Warm-up of the prometheus run: green, and metrics on stdout."""
+    proc = subprocess.run(
+        argv, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+    )
+    if proc.returncode != 0 or "aisg_check_success{" not in proc.stdout:
+        raise RuntimeError(
+            f"{' '.join(argv[2:])} exited {proc.returncode}: {proc.stdout[-500:]} {proc.stderr[-500:]}"
+        )
 
 
 def _slowest_check_in(report: dict[str, object]) -> tuple[str, float]:
@@ -95,9 +110,15 @@ def rows(runs: int = 5) -> list[Row]:
         commands.update({name: [*AISG, name, *config] for name in COMPONENTS})
         for argv in commands.values():
             _json_run(argv, env)  # warm-up, and refuse to time a run that is not green
-        samples: dict[str, list[float]] = {name: [] for name in commands}
+        metrics = [*commands["all"][:-1], "prometheus"]  # the same run, the other --format
+        _metrics_run(metrics, env)
+        # json and prometheus side by side as A B B A in every round (twice the samples of the
+        # others): the difference is tens of milliseconds, drifting load on a shared machine more.
+        pair = [("all", commands["all"]), ("prometheus", metrics)]
+        order = [*pair, *reversed(pair)] + [(n, argv) for n, argv in commands.items() if n != "all"]
+        samples: dict[str, list[float]] = {name: [] for name, _ in order}
         for _ in range(runs):
-            for name, argv in commands.items():
+            for name, argv in order:
                 samples[name].append(wall(argv, env=env, runs=1, check=True))
         # The in-process view, from one more JSON run of each after the timed rounds.
         reports = {name: _json_run(argv, env) for name, argv in commands.items()}
@@ -117,6 +138,16 @@ def rows(runs: int = 5) -> list[Row]:
             all_s <= GOAL * slowest_s,
         )
     ]
+    out.append(
+        Row(
+            "all --skip tools --format prometheus",
+            times["prometheus"],
+            "all --skip tools --format json",
+            all_s,
+            f"ratio <= {PROMETHEUS_GOAL}",
+            times["prometheus"] <= PROMETHEUS_GOAL * all_s,
+        )
+    )
     out += [
         Row(f"  aisg-check {name}", times[name], "aisg-check all --skip tools", all_s, "info", True)
         for name in COMPONENTS

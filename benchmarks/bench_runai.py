@@ -4,12 +4,15 @@
 `kubectl version` + `kubectl auth can-i create pods -n <ns>` against the same local
 Kubernetes API stand-in with the same kubeconfig (a bearer-token user: kubectl ≥ 1.26 no
 longer has the oidc auth-provider the guide's kubeconfig uses). The guide-shaped OIDC
-kubeconfig is measured too, for information. Loopback only.
+kubeconfig is measured too, for information, and so is a user with only Run:ai's improved CLI
+(the stand-in `runai` of tests/servers/runai_cli, set up as documented; no kubeconfig) against
+that CLI's own `runai project list`. Loopback only.
 """
 
 from __future__ import annotations
 
 import base64
+import os
 import shutil
 import sys
 import tempfile
@@ -23,6 +26,8 @@ import trustme  # noqa: E402
 import yaml  # noqa: E402
 from tests.servers.kube_api import KubeAPIServer, KubeState  # noqa: E402
 from tests.servers.oidc import OIDCIssuer  # noqa: E402
+from tests.servers.runai_cli import install, runai, set_up  # noqa: E402
+from tests.servers.tls import HTTPServer  # noqa: E402
 
 from benchmarks.common import AISG, Row, bench_env, print_rows, wall  # noqa: E402
 
@@ -60,6 +65,7 @@ def rows(runs: int = 5) -> list[Row]:
     ca = trustme.CA()
     issuer = OIDCIssuer(ca)
     kube = KubeAPIServer(ca, KubeState(oidc_issuer=issuer.issuer))
+    control_plane = HTTPServer()
     try:
         kube.state.tokens[TOKEN] = (EMAIL, ())
         for verb, group, resource in (
@@ -130,9 +136,11 @@ def rows(runs: int = 5) -> list[Row]:
                 runs=runs,
                 check=True,
             )
+            improved_s, project_list_s = _improved_cli(Path(tmp), control_plane.url("127.0.0.1"), runs)
     finally:
         kube.close()
         issuer.close()
+        control_plane.close()
     baseline = version_s + can_i_s
     name = "kubectl version + kubectl auth can-i"
     return [
@@ -153,7 +161,33 @@ def rows(runs: int = 5) -> list[Row]:
             oidc_s - help_s <= GOAL * baseline,
         ),
         Row("aisg-check runai (whole, token kubeconfig)", token_s, "aisg-check --help", help_s, "info", True),
+        Row(
+            "aisg-check runai − --help (improved CLI only)",
+            improved_s - help_s,
+            "runai project list (stand-in)",
+            project_list_s,
+            "info",
+            True,
+        ),
     ]
+
+
+def _improved_cli(tmp: Path, control_plane: str, runs: int) -> tuple[float, float]:
+    """A HOME with only the improved CLI, logged in and with a default project; no kubeconfig."""
+    home = tmp / "improved-home"
+    home.mkdir()
+    bin_dir = install(tmp / "improved-bin")
+    env = bench_env(
+        home,
+        PATH=os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")]),
+        AISG_CHECK_RUNAI_URL="http://127.0.0.1:9",
+        AISG_CHECK_RUNAI_CLUSTER_URL="https://127.0.0.1:9",
+    )
+    set_up(bin_dir, env, control_plane.rstrip("/"))
+    assert runai(bin_dir, env, "project", "list", "--json").returncode == 0
+    improved_s = wall([*AISG, "runai", "--skip", "vpn.*", "--format", "json"], env=env, runs=runs, check=True)
+    listing_s = wall([str(bin_dir / "runai"), "project", "list", "--json"], env=env, runs=runs, check=True)
+    return improved_s, listing_s
 
 
 if __name__ == "__main__":

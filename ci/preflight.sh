@@ -11,6 +11,9 @@
 #   AISG_PREFLIGHT_ARGS     extra arguments for `aisg-check all`, e.g. "--skip tools --strict"
 #   DOCKER_AUTH_CONFIG      a Docker config.json: its content, or a file variable's path
 #   DOCKER_CONFIG           Docker's config directory, or a file variable holding config.json
+#   HARBOR_DOCKER_CONFIG_JSON  the Docker config JSON your builds (kaniko, crane) log in to
+#                           Harbor with: a file variable's path, or the JSON itself; checked
+#                           by harbor.ci
 #   KUBECONFIG              a file variable (path), or the kubeconfig's YAML itself
 # Everything else (GITLAB_TOKEN or CI_JOB_TOKEN, MLFLOW_TRACKING_USERNAME/PASSWORD,
 # AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AISG_CHECK_*) is read by aisg-check itself.
@@ -71,6 +74,17 @@ elif [ -z "${DOCKER_CONFIG:-}" ] && [ -n "${DOCKER_AUTH_CONFIG:-}" ]; then
     fi
     DOCKER_CONFIG="$work/docker"
     export DOCKER_CONFIG
+fi
+
+if [ -n "${HARBOR_DOCKER_CONFIG_JSON:-}" ] && [ ! -e "$HARBOR_DOCKER_CONFIG_JSON" ]; then
+    case $HARBOR_DOCKER_CONFIG_JSON in
+        *'{'*)
+            # A variable holding the JSON itself rather than a file variable: aisg-check reads a file.
+            printf '%s\n' "$HARBOR_DOCKER_CONFIG_JSON" >"$work/harbor-auth.json"
+            HARBOR_DOCKER_CONFIG_JSON="$work/harbor-auth.json"
+            export HARBOR_DOCKER_CONFIG_JSON
+            ;;
+    esac
 fi
 
 if [ -n "${KUBECONFIG:-}" ] && [ ! -e "$KUBECONFIG" ]; then

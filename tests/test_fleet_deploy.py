@@ -90,7 +90,11 @@ def test_the_pod_runs_unprivileged_on_a_read_only_root_with_home_on_an_empty_dir
     assert config_map.name == objects["ConfigMap"].metadata.name
     assert Path(env["AISG_CHECK_CONFIG"].value).name in objects["ConfigMap"].data
     # Every file a service identity is read from lies in a mounted Secret.
-    for variable in ("AWS_SHARED_CREDENTIALS_FILE", "AISG_CHECK_HARBOR_AUTH_FILE"):
+    for variable in (
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AISG_CHECK_HARBOR_AUTH_FILE",
+        "AISG_CHECK_HARBOR_ROBOT_FILE",
+    ):
         folder = str(Path(env[variable].value).parent)
         assert volumes[mounts[folder].name].secret is not None, variable
     for variable in ("GITLAB_TOKEN", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
@@ -121,7 +125,7 @@ def test_the_config_in_the_pod_loads(objects: dict[str, Any], tmp_path: Path) ->
     ((name, text),) = objects["ConfigMap"].data.items()
     path = tmp_path / name
     path.write_text(text)
-    loaded = config.load(env={"XDG_CONFIG_HOME": str(tmp_path / "none")}, config_file=str(path))
+    loaded = config.load(env={"XDG_CONFIG_HOME": str(tmp_path / "none")}, config_file=path)
     assert loaded.settings is not None
 
 
@@ -149,3 +153,22 @@ def test_the_image_is_slim_non_root_and_built_by_kaniko_in_ci() -> None:
     assert "kaniko" in job["image"]["name"]
     script = " ".join(job["script"])
     assert "deploy/Containerfile" in script and "$CI_COMMIT_TAG" in script
+
+
+def test_the_cronjob_runs_all_with_options_the_cli_has_and_pushes_to_the_gateway(
+    objects: dict[str, Any],
+) -> None:
+    """Failing checks are results (--exit-zero), the JSON goes to the pod's log, and the metrics
+    go to the Pushgateway named in the ConfigMap (tests/test_fleet_alerts.py runs these args)."""
+    from tests.helpers import run_cli
+
+    (container,) = objects["CronJob"].spec.job_template.spec.template.spec.containers
+    args = list(container.args)
+    assert args[0] == "all" and "--exit-zero" in args
+    usage = run_cli(["all", "--help"])
+    assert usage.returncode == 0, usage.stderr
+    for option in (a for a in args if a.startswith("--")):
+        assert option in usage.stdout, option
+    ((_name, text),) = objects["ConfigMap"].data.items()
+    fleet = yaml.safe_load(text)["fleet"]
+    assert fleet["mode"] == "cluster" and fleet["push_gateway"].startswith("http") and fleet["project"]

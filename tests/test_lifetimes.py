@@ -104,3 +104,15 @@ def test_the_report_schema_accepts_credentials_and_fixes() -> None:
     from aisg_check.reporters import RenderOptions, renderer
 
     jsonschema.validate(json.loads(renderer("json")(report, RenderOptions())), schema)
+
+
+def test_one_hour_is_singular() -> None:
+    assert judge(_ctx(), NOW + timedelta(hours=1)).phrase() == "expires in 1 hour"
+
+
+def test_the_ssh_port_probe_is_not_applicable_in_a_pod() -> None:
+    from tests.helpers import run_component
+
+    results = run_component(_ctx(fleet={"mode": "cluster"}), "vpn", only=["vpn.gitlab-ssh", "vpn.status"])
+    assert results["vpn.gitlab-ssh"].code == "NOT_APPLICABLE"
+    assert "vpn.gitlab-ssh" not in results["vpn.status"].summary

@@ -4,18 +4,17 @@ result but the local tools' must pass."""
 
 from __future__ import annotations
 
-import contextlib
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import require
 from tests.helpers import CliResult, run_cli
 
 pytestmark = pytest.mark.server
+# The session fixture `test_platform`, shared with the other modules that use the platform.
+pytest_plugins = ("tests.servers.platform",)
 
 COMPONENTS = {"vpn", "tools", "gitlab", "rancher", "runai", "harbor", "ecs", "mlflow"}
 # One deep layer per component: a green run must have reached these, not stopped before them.
@@ -29,25 +28,12 @@ DEEPEST = {
     "harbor.user.push.team",
     "harbor.robot.push.team",
     "harbor.daemon",
+    "harbor.ci.push.team",
     "ecs.bucket.project-1",
     "ecs.write",
     "mlflow.artifact",
     "mlflow.cleanup",
 }
-
-
-@pytest.fixture(scope="session")
-def test_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from tests.servers.platform import missing, start_platform
-
-    reason = missing()
-    require(reason is None, reason or "")
-    with contextlib.ExitStack() as stack:
-        try:
-            platform = stack.enter_context(start_platform(tmp_path_factory.mktemp("platform")))
-        except RuntimeError as exc:
-            require(False, f"the test platform did not start: {exc}")
-        yield platform
 
 
 def _all(platform: Any, fmt: str) -> CliResult:

@@ -35,6 +35,7 @@ class Format(str, Enum):
     json = "json"
     junit = "junit"
     markdown = "markdown"
+    prometheus = "prometheus"
 
 
 app = typer.Typer(
@@ -107,7 +108,8 @@ _COMMON: tuple[_Option, ...] = (
         str | None,
         None,
         "Also write the report to FILE (format from --format, else from the extension: "
-        ".json, .xml = JUnit, .md): a regular file or a new path; - is standard output.",
+        ".json, .xml = JUnit, .md, .prom = Prometheus, replaced atomically): a regular file or a "
+        "new path; - is standard output.",
         "FILE",
     ),
     _Option("verbose", ("--verbose", "-v"), bool, False, "Show details, timings and docs links."),
@@ -149,6 +151,30 @@ _COMMON: tuple[_Option, ...] = (
         None,
         "PEM file trusted in addition to the system store.",
         "FILE",
+    ),
+    _Option(
+        "push_gateway",
+        ("--push-gateway",),
+        str | None,
+        None,
+        "Push the run's metrics to this Prometheus Pushgateway (job aisg-check, grouped by "
+        "fleet.project; config: fleet.push_gateway).",
+        "URL",
+    ),
+    _Option(
+        "exit_zero",
+        ("--exit-zero",),
+        bool,
+        False,
+        "Exit 0 even when checks fail (a scheduled fleet run: failures are results); "
+        "non-zero only when the report could not be written or pushed.",
+    ),
+    _Option(
+        "no_history",
+        ("--no-history",),
+        bool,
+        False,
+        "Do not record this run in the history (config: history; see `aisg-check history`).",
     ),
 )
 
@@ -217,6 +243,10 @@ _register_run_commands()
 COMMAND_MODULES: tuple[str, ...] = (
     "aisg_check.commands.listing",
     "aisg_check.commands.settings_view",
+    "aisg_check.commands.history",
+    "aisg_check.commands.fix",
+    "aisg_check.commands.init",
+    "aisg_check.commands.bundle",
 )
 for _module in COMMAND_MODULES:
     importlib.import_module(_module).register(app)

@@ -3,7 +3,8 @@
 `plan` does everything that can be a usage error (configuration, selection, the --output
 path) before any check runs; `execute` runs the checks inside the cleanup session (their
 children and temporaries end with it) and scrubs the report; `deliver` writes it to standard
-output and to the --output file, each whatever happened to the other, and says how it ended.
+output, to the --output file and to the Pushgateway (fleet.push_gateway), each whatever
+happened to the others, and says how it ended.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from aisg_check import output, signals
 
 # The report formats and the exit codes are the command line's: cli.py imports this module only
 # once a run starts, so that `--help` compiles and imports as little as it can.
-from aisg_check.cli import EXIT_INTERRUPTED, EXIT_USAGE, Format
+from aisg_check.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Format
 
 if TYPE_CHECKING:
     from aisg_check.check import Check
@@ -30,7 +31,13 @@ if TYPE_CHECKING:
     from aisg_check.model import RunReport
     from aisg_check.secrets import Scrubber
 
-_EXTENSIONS = {".json": Format.json, ".xml": Format.junit, ".md": Format.markdown, ".txt": Format.table}
+_EXTENSIONS = {
+    ".json": Format.json,
+    ".xml": Format.junit,
+    ".md": Format.markdown,
+    ".txt": Format.table,
+    ".prom": Format.prometheus,
+}
 
 
 class UsageError(Exception):
@@ -144,6 +151,9 @@ class RunOptions:
     config: str | None
     sets: Sequence[str]
     ca_bundle: str | None
+    push_gateway: str | None = None  # --push-gateway: fleet.push_gateway for this run
+    exit_zero: bool = False  # --exit-zero: failing checks are results, not a failed command
+    no_history: bool = False  # --no-history: this run is not recorded (the `history` setting)
 
 
 @dataclass(frozen=True)
@@ -153,6 +163,7 @@ class _Plan:
     scrubber: Scrubber
     stdout_format: Format
     file_format: Format | None  # None: no --output file
+    changes: dict[str, str] | None = None  # since the last run of each check (history), for the table
 
 
 def _plan(
@@ -166,6 +177,8 @@ def _plan(
     from aisg_check.context import Context
 
     env = dict(os.environ)
+    if opts.push_gateway is not None:
+        extra = [*extra, ("fleet.push_gateway", opts.push_gateway, "--push-gateway")]
     loaded = load(env, opts.config, overrides(opts.timeout, opts.ca_bundle, opts.sets, extra))
     try:
         checks = registry.select(components, opts.only, opts.skip)
@@ -175,10 +188,13 @@ def _plan(
         raise UsageError("nothing to run: --only/--skip left no check")
     file_format = None
     try:
-        if opts.output and output.destination(opts.output) is not None:
+        if opts.output and opts.output != output.STDOUT:
             file_format = opts.fmt or _EXTENSIONS.get(Path(opts.output).suffix.lower(), Format.table)
+            output.destination(opts.output, atomic=file_format is Format.prometheus)
     except output.OutputError as exc:
         raise UsageError(str(exc)) from None
+    if Format.prometheus in (opts.fmt, file_format) or loaded.settings.fleet.push_gateway:
+        _prefetch_metrics_library()
     scrubber = make_scrubber(loaded, env)
     ctx = Context(
         settings=loaded.settings,
@@ -189,6 +205,15 @@ def _plan(
         default_ssl_context=default_ssl_context,
     )
     return _Plan(ctx, checks, scrubber, opts.fmt or Format.table, file_format)
+
+
+def _prefetch_metrics_library() -> None:
+    """prometheus_client costs ~0.1 s to import: on another thread while the checks run."""
+    import importlib
+
+    from aisg_check.prefetch import prefetched
+
+    prefetched(lambda: importlib.import_module("aisg_check.reporters.prometheus"))
 
 
 def _execute(plan: _Plan, opts: RunOptions) -> RunReport:
@@ -212,15 +237,27 @@ def _execute(plan: _Plan, opts: RunOptions) -> RunReport:
         else:
             report = run_checks(plan.ctx, plan.checks, Events())
     # Scrubbed, then clipped (a cut must not leave half a secret that no longer matches).
-    return scrub_report(report, lambda value: clip_value(plan.scrubber.scrub_value(value)))
+    report = scrub_report(report, lambda value: clip_value(plan.scrubber.scrub_value(value)))
+    from aisg_check.fixes import annotate  # results with a safe local fix carry `aisg-check fix CODE`
+
+    return annotate(plan.ctx, report)
 
 
 def _render(plan: _Plan, opts: RunOptions, report: RunReport, fmt: Format, *, to_file: bool) -> str:
     from aisg_check.reporters import RenderOptions, renderer
 
+    settings = plan.ctx.settings
+    project, days = settings.fleet.project or "", settings.expiry_warning_days
     if to_file:
         options = RenderOptions(
-            verbose=opts.verbose, quiet=False, color=False, width=120, unicode=True, system=_system_line()
+            verbose=opts.verbose,
+            quiet=False,
+            color=False,
+            width=120,
+            unicode=True,
+            system=_system_line(),
+            project=project,
+            expiry_warning_days=days,
         )
     else:
         # Piped output (CI logs, tickets) is not folded at 80 columns: URLs and commands stay whole.
@@ -236,13 +273,34 @@ def _render(plan: _Plan, opts: RunOptions, report: RunReport, fmt: Format, *, to
             width=width,
             unicode=encoding in ("utf8", "utf16"),
             system=_system_line(),
+            project=project,
+            expiry_warning_days=days,
         )
     # Scrub once more at the very end: a reporter's own text must not carry a secret either.
+    if fmt is Format.table:  # with what changed since the last run of each check
+        from aisg_check.reporters.table import render_marked
+
+        return plan.scrubber.scrub(render_marked(report, options, plan.changes))
     return plan.scrubber.scrub(renderer(fmt.value)(report, options))
 
 
+def _push(plan: _Plan, report: RunReport) -> str | None:
+    """The metrics to fleet.push_gateway, when set; None, or why they did not get there."""
+    gateway = plan.ctx.settings.fleet.push_gateway
+    if not gateway:
+        return None
+    from aisg_check import push
+
+    try:
+        push.push(plan.ctx, report, gateway, plan.ctx.settings.fleet.project or "")
+    except push.PushError as exc:
+        return plan.scrubber.scrub(str(exc))
+    return None
+
+
 def _deliver(plan: _Plan, opts: RunOptions, report: RunReport) -> int:
-    """Standard output, then the --output file (written whatever happened to stdout)."""
+    """Standard output, the --output file and the Pushgateway, each whatever happened to the
+    others. --exit-zero: the exit code says only whether the report got everywhere."""
     text = _render(plan, opts, report, plan.stdout_format, to_file=False)
     problems = [p for p in [output.write_stdout(text)] if p]
     if plan.file_format is not None and opts.output:
@@ -250,10 +308,13 @@ def _deliver(plan: _Plan, opts: RunOptions, report: RunReport) -> int:
         same = plan.file_format is plan.stdout_format and not color
         try:
             output.write_file(
-                opts.output, text if same else _render(plan, opts, report, plan.file_format, to_file=True)
+                opts.output,
+                text if same else _render(plan, opts, report, plan.file_format, to_file=True),
+                atomic=plan.file_format is Format.prometheus,
             )
         except output.OutputError as exc:
             problems.append(str(exc))
+    problems += [p for p in [_push(plan, report)] if p]
     for problem in problems:
         output.say(f"aisg-check: error: {problem}")
     if report.interrupted:
@@ -261,7 +322,30 @@ def _deliver(plan: _Plan, opts: RunOptions, report: RunReport) -> int:
         named = f" ({signals.signal_name(how)})" if how not in (None, signal.SIGINT) else ""
         output.say(f"aisg-check: interrupted{named}; the report shows what finished.")
         return signals.exit_code(EXIT_INTERRUPTED)
-    return EXIT_USAGE if problems else report.exit_code(strict=opts.strict)
+    if problems:
+        return EXIT_USAGE
+    return EXIT_OK if opts.exit_zero else report.exit_code(strict=opts.strict)
+
+
+def _record_history(plan: _Plan, opts: RunOptions, report: RunReport) -> dict[str, str] | None:
+    """Append the run to the history (unless it is off): what changed since the last run of each
+    check. A damaged or unwritable history file costs one line on stderr, never the run."""
+    if opts.no_history or not plan.ctx.settings.history:
+        return None
+    from aisg_check import history
+
+    try:
+        path = history.history_path(plan.ctx.env, plan.ctx.home)
+        with signals.shielded():  # a second Ctrl-C must not leave a half-trimmed file behind
+            runs, note = history.record(path, history.entry(report, plan.scrubber.scrub), plan.scrubber.scrub)
+        marks = history.changes(report, runs)
+    except Exception as exc:  # a bug in a side feature must not cost the report
+        from aisg_check.runner import crash_message
+
+        note, marks = f"aisg-check: history: not recorded: {crash_message(exc)}", {}
+    if note:
+        output.say(plan.scrubber.scrub(note))
+    return marks
 
 
 def run(components: Sequence[str] | None, opts: RunOptions, extra: Sequence[tuple[str, Any, str]]) -> int:
@@ -273,4 +357,7 @@ def run(components: Sequence[str] | None, opts: RunOptions, extra: Sequence[tupl
     # First thing: the system trust store loads on another core while the imports below run.
     default_ssl_context = prefetched(ssl.create_default_context)
     plan = _plan(components, opts, extra, default_ssl_context)
-    return _deliver(plan, opts, _execute(plan, opts))
+    report = _execute(plan, opts)
+    from dataclasses import replace
+
+    return _deliver(replace(plan, changes=_record_history(plan, opts, report)), opts, report)

@@ -34,7 +34,8 @@ class Lifetime:
         if self.seconds_left is None:
             return "does not expire"
         days = abs(self.seconds_left) / 86400
-        amount = f"{days:.0f} days" if days >= 2 else f"{abs(self.seconds_left) / 3600:.0f} hours"
+        hours = round(abs(self.seconds_left) / 3600)
+        amount = f"{days:.0f} days" if days >= 2 else ("1 hour" if hours == 1 else f"{hours} hours")
         return f"expired {amount} ago" if self.seconds_left < 0 else f"expires in {amount}"
 
 

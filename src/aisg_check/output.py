@@ -7,6 +7,12 @@ path have changed meanwhile). The file is written in place, never through a temp
 over the path: a rename replaced `/dev/full` (as root), a FIFO or a symlink with a regular file,
 overwrote read-only files and left `.DIR.tmpPID` beside a directory. `-` is standard output.
 
+The one exception is `atomic` (the prometheus format): the node exporter's textfile collector
+reads `*.prom` files whenever it is scraped, and would publish a half-written one. After the
+same checks, the report goes to a hidden temporary in the same directory (not ending in
+`.prom`, with the mode of the file it replaces), renamed over the regular file the path leads
+to (a symlink stays a link), and the temporary is removed when anything fails.
+
 Standard output closed (`>&-`), full, or a pipe whose reader has exited (`| head -1`) is an
 ordinary I/O condition: one line on stderr and exit code 2, and the `--output` file is still
 written.
@@ -36,10 +42,24 @@ class Destination:
     exists: bool
 
 
-def destination(path: str) -> Destination | None:
-    """Check an `--output` path; None for `-` (standard output)."""
+def destination(path: str, *, atomic: bool = False) -> Destination | None:
+    """Check an `--output` path; None for `-` (standard output). `atomic`: the file will be
+    replaced by a rename, which needs a writable directory too."""
     if path == STDOUT:
         return None
+    dest = _destination(path)
+    if atomic and dest.exists:
+        from aisg_check.secrets import clip
+
+        parent = os.path.dirname(dest.target)
+        if not os.access(parent, os.W_OK):
+            raise OutputError(
+                f"cannot write the report to {dest.shown}: cannot create files in {clip(parent, 200)}"
+            )
+    return dest
+
+
+def _destination(path: str) -> Destination:
     from aisg_check.secrets import clip
 
     shown = clip(path, 200)
@@ -95,11 +115,14 @@ def _kind(mode: int) -> str | None:
     return "not a regular file"
 
 
-def write_file(path: str, text: str) -> None:
+def write_file(path: str, text: str, *, atomic: bool = False) -> None:
     """Write the report to `path`, checked again now; an OutputError says why it could not."""
-    dest = destination(path)
+    dest = destination(path, atomic=atomic)
     if dest is None:
         raise OutputError("internal: '-' is standard output")
+    if atomic:
+        _replace(dest, text.encode("utf-8"))
+        return
     flags = (
         os.O_WRONLY | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     )
@@ -130,6 +153,40 @@ def write_file(path: str, text: str) -> None:
         if fd >= 0:
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+
+def _replace(dest: Destination, data: bytes) -> None:
+    """Write `data` to a new hidden file beside dest.target and rename it over; a reader sees
+    the old file or the new one, never a part."""
+    import secrets
+
+    folder, name = os.path.split(dest.target)
+    temporary = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        # 0o666 less the umask for a new file; the replaced file's own mode otherwise, since the
+        # collector may run as another user that could read the old file.
+        fd = os.open(temporary, flags | getattr(os, "O_BINARY", 0), 0o666)
+    except OSError as exc:
+        raise OutputError(f"cannot write the report to {dest.shown}: {exc.strerror or exc}") from None
+    done = False
+    try:
+        try:
+            if dest.exists and hasattr(os, "fchmod"):  # (not on Windows before 3.13)
+                os.fchmod(fd, stat.S_IMODE(os.stat(dest.target).st_mode))
+            while data:
+                data = data[os.write(fd, data) :]
+            os.fsync(fd)  # the rename must not publish a file whose blocks are not on disk yet
+        finally:
+            os.close(fd)
+        os.replace(temporary, dest.target)
+        done = True
+    except OSError as exc:
+        raise OutputError(f"cannot write the report to {dest.shown}: {exc.strerror or exc}") from None
+    finally:
+        if not done:  # also on Ctrl-C or SIGTERM: no temporary left beside the report
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
 
 
 def write_stdout(text: str) -> str | None:

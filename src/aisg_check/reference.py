@@ -7,7 +7,7 @@ from __future__ import annotations
 from aisg_check import config
 from aisg_check.registry import COMPONENTS
 
-GLOBAL_FLAGS = {"timeout": "--timeout", "ca_bundle": "--ca-bundle"}
+GLOBAL_FLAGS = {"timeout": "--timeout", "ca_bundle": "--ca-bundle", "history": "--no-history"}
 
 
 def render() -> str:

@@ -69,7 +69,7 @@ COMPONENTS: tuple[Component, ...] = (
     Component(
         "runai",
         "Run:ai",
-        "Kubeconfig, `runai login` tokens, cluster identity and namespace permissions.",
+        "Kubeconfig or Run:ai's improved CLI login, cluster identity and namespace permissions.",
         "aisg_check.checks.runai",
         (
             Flag(

@@ -51,6 +51,12 @@ class RunaiSettings:
     context: str | None = setting("kubeconfig context (default: its current-context)")
     project: str | None = setting("Run:ai project; its namespace is runai-<project>")
     namespace: str | None = setting("namespace to check permissions in (default: runai-<project>)")
+    cli: str = setting(
+        "which Run:ai CLI you use: auto (detected from `runai version`), first (a kubeconfig filled by "
+        "`runai login`) or improved (the control-plane CLI of clusters 2.18+, Linux and macOS only)",
+        default="auto",
+        choices=("auto", "first", "improved"),
+    )
 
 
 @dataclass(frozen=True)
@@ -59,8 +65,9 @@ class HarborSettings:
     projects: tuple[str, ...] = setting("Harbor projects you should be able to push to", default=())
     robot_file: str | None = setting("robot account .json file from the MLOps team")
     auth_file: str | None = setting(
-        "a Docker config JSON file whose inline `auth` logs in to the registry (a CI file variable, "
-        "a mounted Secret), checked instead of your own docker login",
+        "a Docker config JSON file whose inline `auth` logs in to the registry as kaniko and crane read it "
+        "(a CI file variable, a mounted Secret), checked by harbor.ci; your own docker login is then "
+        "optional, and not checked in a pod",
         env=("HARBOR_DOCKER_CONFIG_JSON",),
     )
 

@@ -4,13 +4,14 @@ loopback fault endpoints for the shared transport codes."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import ssl
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -765,3 +766,225 @@ def test_help_and_vpn_do_not_import_botocore() -> None:
         "assert not [m for m in sys.modules if m.startswith(('boto3', 'botocore'))], 'imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- credential lifetimes: session keys with a written-down expiry ----------------------------------
+
+
+def session_keys(platform: Platform) -> tuple[AccessKey, str, datetime]:
+    """Real temporary keys from moto's STS (AssumeRole for 12 hours), which its S3 accepts."""
+    import json
+
+    iam = platform.server.client("iam", platform.admin)
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+    }
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_role(RoleName="ecs-session", AssumeRolePolicyDocument=json.dumps(trust))
+        iam.put_role_policy(
+            RoleName="ecs-session",
+            PolicyName="p",
+            PolicyDocument=json.dumps(bucket_policy(["project-1"], ["s3:*"])),
+        )
+    role = iam.get_role(RoleName="ecs-session")["Role"]["Arn"]
+    answer = platform.server.client("sts", platform.admin).assume_role(
+        RoleArn=role, RoleSessionName="preflight", DurationSeconds=12 * 3600
+    )["Credentials"]
+    key = AccessKey("ecs-session", answer["AccessKeyId"], answer["SecretAccessKey"])
+    return key, answer["SessionToken"], answer["Expiration"].astimezone(timezone.utc)
+
+
+def session_profile(name: str, key: AccessKey, token: str, **extra: str) -> str:
+    lines = "".join(f"{k} = {v}\n" for k, v in extra.items())
+    return profile_text(name, key).rstrip("\n") + f"\naws_session_token = {token}\n{lines}\n"
+
+
+@pytest.mark.parametrize("field", aws.EXPIRY_KEYS)
+def test_session_keys_expiring_within_the_window_warn_and_still_work(
+    platform: Platform, home: Path, field: str
+) -> None:
+    key, token, expires = session_keys(platform)
+    stamp = expires.isoformat().replace("+00:00", "Z")
+    write_aws(home, session_profile("default", key, token, **{field: stamp}), endpoint_config(platform.url))
+    results = run_ecs(platform.url, buckets=["project-1"])
+    profile = assert_result(
+        results,
+        "ecs.profile",
+        "warn",
+        "ECS_SESSION_EXPIRES_SOON",
+        summary_has=["expires in 12 hours", field],
+        hint_has=["new session keys", "aws_session_token", field, "~/.aws/credentials [default]"],
+    )
+    (credential,) = profile.credentials
+    assert (credential.kind, credential.source) == ("ecs_session_keys", "~/.aws/credentials [default]")
+    assert credential.expires_at == expires
+    assert_result(results, "ecs.bucket.project-1", "pass")  # a warning, not a stop
+    assert token not in repr(results) and key.secret not in repr(results)
+
+
+def test_expiry_warning_days_is_the_window(platform: Platform, home: Path) -> None:
+    key, token, _ = session_keys(platform)
+    later = (datetime.now(timezone.utc) + timedelta(days=5)).isoformat()
+    write_aws(
+        home, session_profile("default", key, token, aws_expiration=later), endpoint_config(platform.url)
+    )
+    assert_result(run_ecs(platform.url), "ecs.profile", "warn", "ECS_SESSION_EXPIRES_SOON")
+    narrow = assert_result(run_ecs(platform.url, settings={"expiry_warning_days": 3}), "ecs.profile", "pass")
+    assert narrow.credentials[0].expires_at is not None
+    assert narrow.details["expiry_from"] == "aws_expiration"
+
+
+def test_expired_session_keys_fail_before_any_request(platform: Platform, home: Path) -> None:
+    key, token, _ = session_keys(platform)
+    past = "2020-01-31T12:00:00Z"
+    write_aws(
+        home,
+        session_profile("default", key, token, x_security_token_expires=past),
+        endpoint_config(platform.url),
+    )
+    results = run_ecs(platform.url)
+    profile = assert_result(
+        results, "ecs.profile", "fail", "ECS_SESSION_EXPIRED", summary_has=["expired", past]
+    )
+    assert profile.credentials[0].expires_at == datetime(2020, 1, 31, 12, tzinfo=timezone.utc)
+    assert results["ecs.list"].blocked_by == "ecs.profile"
+
+
+def test_session_expiry_from_the_environment(platform: Platform, home: Path) -> None:
+    key, token, _ = session_keys(platform)
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": key.key_id,
+        "AWS_SECRET_ACCESS_KEY": key.secret,
+        "AWS_SESSION_TOKEN": token,
+        "AWS_CREDENTIAL_EXPIRATION": "2020-01-31T12:00:00+08:00",  # botocore's variable
+        "AWS_ENDPOINT_URL_S3": platform.url,
+    }
+    results = run_ecs(platform.url, env=env)
+    profile = assert_result(
+        results, "ecs.profile", "fail", "ECS_SESSION_EXPIRED", hint_has=["AWS_CREDENTIAL_EXPIRATION"]
+    )
+    assert profile.credentials[0].expires_at == datetime(2020, 1, 31, 4, tzinfo=timezone.utc)
+
+
+def test_static_keys_carry_no_expiry(platform: Platform, home: Path) -> None:
+    write_aws(
+        home,
+        profile_text("default", platform.admin).rstrip("\n") + "\naws_expiration = not a time\n",
+        endpoint_config(platform.url),
+    )
+    results = run_ecs(platform.url)
+    assert assert_result(results, "ecs.profile", "pass").credentials == ()
+    assert_result(results, "ecs.list", "pass")
+
+
+def test_expired_token_answer_names_the_session(home: Path) -> None:
+    body = s3_error_xml("ExpiredToken", "The provided token has expired.")
+    with FakeS3(400, body) as fake:
+        write_aws(
+            home,
+            session_profile("default", AccessKey("x", "ASIAEXAMPLE", "secret-secret"), "session-token"),
+            endpoint_config(fake.url),
+        )
+        results = run_ecs(fake.url)
+    assert_result(results, "ecs.list", "fail", "ECS_SESSION_EXPIRED", summary_has=["expired"])
+
+
+# -- fleet mode: the keys file from a mounted Secret, as deploy/base/cronjob.yaml sets it up ---------
+
+SECRET_MOUNT = "aisg-check/ecs"  # /var/run/secrets/aisg-check/ecs in the CronJob
+
+
+def secret_volume(root: Path, files: Mapping[str, str]) -> Path:
+    """A Secret volume as the kubelet lays it out: each key a symlink into `..data`, itself a
+    symlink to a timestamped directory (so updates swap atomically), files mode 0644."""
+    stamp = root / "..2026_01_05_08_00_00.000000001"
+    stamp.mkdir(parents=True)
+    for name, text in files.items():
+        (stamp / name).write_text(text)
+        (stamp / name).chmod(0o644)
+    (root / "..data").symlink_to(stamp.name)
+    for name in files:
+        (root / name).symlink_to(f"..data/{name}")
+    return root
+
+
+def fleet_env(tmp_path: Path, url: str, keys_file: Path, **config: Any) -> dict[str, str]:
+    """The CronJob's environment: HOME an empty emptyDir, the config from the ConfigMap (as the
+    example overlay writes it), AWS_SHARED_CREDENTIALS_FILE into the Secret's mount."""
+    import yaml
+
+    home = tmp_path / "home-aisg"
+    home.mkdir()
+    settings = {
+        "fleet": {"mode": "cluster", "project": "example"},
+        "expiry_warning_days": 14,
+        "timeout": 3,
+        "ecs": {"endpoint_url": url, "profile": "default", "buckets": ["project-1"]},
+        **config,
+    }
+    config_file = tmp_path / "etc-aisg-check" / "config.yaml"
+    config_file.parent.mkdir()
+    config_file.write_text(yaml.safe_dump(settings))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AISG_CHECK_"))}
+    return {
+        **env,
+        "HOME": str(home),
+        "AISG_CHECK_CONFIG": str(config_file),
+        "AWS_SHARED_CREDENTIALS_FILE": str(keys_file),
+    }
+
+
+def test_fleet_keys_file_from_a_mounted_secret(platform: Platform, tmp_path: Path) -> None:
+    mount = secret_volume(tmp_path / SECRET_MOUNT, {"credentials": profile_text("default", platform.admin)})
+    env = fleet_env(tmp_path, platform.url, mount / "credentials")
+    result = run_cli(["ecs", "--format", "json"], env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    by_id = {r["id"]: r for r in result.json()["results"]}
+    assert by_id["ecs.profile"]["status"] == "pass"
+    assert by_id["ecs.profile"]["details"]["keys_from"] == f"{mount / 'credentials'} [default]"
+    assert by_id["ecs.profile"]["credentials"] == []  # static keys: no expiry to watch
+    # Nobody's own aws/boto3 in a pod: that layer does not apply (on a laptop it would warn).
+    assert (by_id["ecs.endpoint"]["status"], by_id["ecs.endpoint"]["code"]) == ("skip", "NOT_APPLICABLE")
+    assert by_id["ecs.list"]["status"] == "pass"
+    assert by_id["ecs.bucket.project-1"]["status"] == "pass"
+    assert platform.admin.secret not in result.stdout + result.stderr
+
+
+def test_fleet_session_keys_file_records_its_expiry(platform: Platform, tmp_path: Path) -> None:
+    key, token, expires = session_keys(platform)
+    stamp = expires.isoformat().replace("+00:00", "Z")
+    text = session_profile("default", key, token, aws_expiration=stamp)
+    mount = secret_volume(tmp_path / SECRET_MOUNT, {"credentials": text})
+    result = run_cli(
+        ["ecs", "--format", "json"], env=fleet_env(tmp_path, platform.url, mount / "credentials")
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    profile = {r["id"]: r for r in result.json()["results"]}["ecs.profile"]
+    assert profile["code"] == "ECS_SESSION_EXPIRES_SOON"
+    assert "aisg-check-ecs" in profile["hint"]  # in a pod the renewal goes into the Secret
+    assert profile["credentials"] == [
+        {
+            "kind": "ecs_session_keys",
+            "name": "ECS session keys",
+            "owner": None,
+            "expires_at": expires.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "source": f"{mount / 'credentials'} [default]",
+        }
+    ]
+    assert token not in result.stdout + result.stderr
+
+
+def test_fleet_without_the_secret_is_not_configured(tmp_path: Path) -> None:
+    env = fleet_env(tmp_path, "http://127.0.0.1:9", tmp_path / SECRET_MOUNT / "credentials")
+    result = run_cli(["ecs", "--format", "json", "--skip", "vpn.ecs"], env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    ecs_results = [r for r in result.json()["results"] if r["component"] == "ecs"]
+    assert {(r["status"], r["code"]) for r in ecs_results} == {("skip", "NOT_CONFIGURED")}
+    assert "AWS_SHARED_CREDENTIALS_FILE" in ecs_results[0]["summary"]
+
+
+def test_on_a_laptop_a_missing_keys_file_still_fails(platform: Platform, home: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "nowhere")}
+    assert_result(run_ecs(platform.url, env=env), "ecs.profile", "fail", "ECS_NO_CREDENTIALS")

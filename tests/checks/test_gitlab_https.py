@@ -317,7 +317,74 @@ def test_end_to_end_json_all_green(
     }
     assert all(r["status"] == "pass" for r in data["results"]), data["results"]
     assert by_id["gitlab.ssh.auth"]["details"]["username"] == "alice"
+    assert [c["kind"] for c in by_id["gitlab.https.token"]["credentials"]] == ["gitlab_token"]
     assert TOKENS["valid"].value not in result.stdout + result.stderr
+
+
+# -- fleet mode: GITLAB_TOKEN from a Secret, as deploy/base/cronjob.yaml sets it ------------------
+
+
+def _fleet_env(
+    web: GitlabHttpServer, sshd: GitlabSshServer, ca_file: Path, tmp_path: Path, token: str
+) -> Any:
+    """The CronJob's environment: HOME an empty emptyDir (no ssh or git config), the config file
+    from the ConfigMap, GITLAB_TOKEN from the aisg-check-gitlab Secret."""
+    home = tmp_path / "home-aisg"
+    home.mkdir()
+    settings = {
+        "fleet": {"mode": "cluster", "project": "example"},
+        "expiry_warning_days": 14,
+        "timeout": 5,
+        "ca_bundle": str(ca_file),
+        "gitlab": {"host": "127.0.0.1", "ssh_port": sshd.port, "url": web.url, "repo": web.repo_url},
+    }
+    config = write_config(tmp_path / "etc-aisg-check" / "config.yaml", settings)
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("GIT", "SSH_", "AISG_CHECK_", "CI_"))}
+    return {**base, "HOME": str(home), "AISG_CHECK_CONFIG": str(config), "GITLAB_TOKEN": token}
+
+
+@pytest.mark.parametrize("name", ["valid", "soon"])
+def test_fleet_pod_checks_the_token_and_not_ssh(
+    gitlab_web: GitlabHttpServer, sshd: GitlabSshServer, ca_file: Path, tmp_path: Path, name: str
+) -> None:
+    token = TOKENS[name]
+    env = _fleet_env(gitlab_web, sshd, ca_file, tmp_path, token.value)
+    result = run_cli(["gitlab", "--format", "json"], env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    by_id = {r["id"]: r for r in result.json()["results"]}
+    for step in ("config", "key", "hostkey", "auth"):
+        assert (by_id[f"gitlab.ssh.{step}"]["status"], by_id[f"gitlab.ssh.{step}"]["code"]) == (
+            "skip",
+            "NOT_APPLICABLE",
+        )
+    # git trusts ca_bundle in a pod: there is no ~/.gitconfig to test, unlike on a laptop.
+    assert [by_id[f"gitlab.https.{s}"]["status"] for s in ("user", "git")] == ["pass", "pass"]
+    check = by_id["gitlab.https.token"]
+    assert check["credentials"][0] | {"expires_at": None} == {
+        "kind": "gitlab_token",
+        "name": "GitLab token laptop",
+        "owner": token.username,
+        "expires_at": None,
+        "source": "GITLAB_TOKEN",
+    }
+    if name == "soon":
+        assert check["code"] == "GITLAB_TOKEN_EXPIRES_SOON"
+        assert "aisg-check-gitlab" in check["hint"]  # the renewal goes into the Secret
+    else:
+        assert check["status"] == "pass"
+    assert token.value not in result.stdout + result.stderr
+
+
+def test_fleet_pod_without_the_secret_is_not_configured(
+    gitlab_web: GitlabHttpServer, sshd: GitlabSshServer, ca_file: Path, tmp_path: Path
+) -> None:
+    env = _fleet_env(gitlab_web, sshd, ca_file, tmp_path, "")
+    del env["GITLAB_TOKEN"]  # the Secret is optional: a project without one
+    result = run_cli(["gitlab", "--format", "json"], env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    https = [r for r in result.json()["results"] if r["id"].startswith("gitlab.https.")]
+    assert [(r["status"], r["code"]) for r in https] == [("skip", "NOT_CONFIGURED")] * 3
+    assert "aisg-check-gitlab" in https[0]["hint"]
 
 
 # The file's format comes from its extension: table + junit, json, verbose table + markdown.
@@ -378,13 +445,15 @@ def test_canary_token_in_no_output(
 # -- API answers the real server is not made to give ----------------------------------------------
 
 
-def _api(routes: dict[str, Callable[[Any], None]], **ctx_kwargs: Any) -> dict[str, CheckResult]:
+def _api(
+    routes: dict[str, Callable[[Any], None]], settings: dict[str, Any] | None = None, **ctx_kwargs: Any
+) -> dict[str, CheckResult]:
     from tests.servers.tls import HTTPServer
 
     server = HTTPServer(routes=routes)
     try:
         ctx = make_context(
-            {"gitlab": {"url": server.url("127.0.0.1").rstrip("/"), "repo": None}},
+            {**(settings or {}), "gitlab": {"url": server.url("127.0.0.1").rstrip("/"), "repo": None}},
             env={**os.environ, "GITLAB_TOKEN": TOKENS["valid"].value},
             **ctx_kwargs,
         )
@@ -432,18 +501,69 @@ def test_not_gitlab_at_that_url(home: Path) -> None:
     assert "gitlab.url" in (results["gitlab.https.token"].hint or "")
 
 
+API_ROUTES = {"/api/v4/personal_access_tokens/self": gitlab_http.token_self, "/api/v4/user": gitlab_http.user}
+
+
 @pytest.mark.parametrize(
     ("days_later", "status", "code"),
-    [(0, "pass", None), (298, "warn", "GITLAB_TOKEN_EXPIRES_SOON"), (301, "fail", "GITLAB_TOKEN_EXPIRED")],
+    [
+        (0, "pass", None),
+        (285, "pass", None),  # 15 days left: outside the default window of 14
+        (290, "warn", "GITLAB_TOKEN_EXPIRES_SOON"),  # 10 days left: GitLab's own 7 would not warn yet
+        (298, "warn", "GITLAB_TOKEN_EXPIRES_SOON"),
+        (300, "fail", "GITLAB_TOKEN_EXPIRED"),  # the expiry date itself: gone at 00:00 UTC
+        (301, "fail", "GITLAB_TOKEN_EXPIRED"),
+    ],
 )
 def test_expiry_is_judged_by_the_contexts_clock(days_later: int, status: str, code: str | None) -> None:
     """The valid token expires in 300 days; moving the context's clock moves the verdict."""
     later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=days_later)
-    results = _api(
-        {"/api/v4/personal_access_tokens/self": gitlab_http.token_self, "/api/v4/user": gitlab_http.user},
-        now=lambda: later,
+    results = _api(API_ROUTES, now=lambda: later)
+    token = assert_result(results, "gitlab.https.token", status, code)
+    assert [c.kind for c in token.credentials] == ["gitlab_token"]  # expired or not, it is recorded
+
+
+def test_the_warning_window_is_expiry_warning_days() -> None:
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=290)  # 10 days left
+    narrow = _api(API_ROUTES, {"expiry_warning_days": 7}, now=lambda: later)
+    assert_result(narrow, "gitlab.https.token", "pass")
+    wide = _api(API_ROUTES, {"expiry_warning_days": 30}, now=lambda: later)
+    soon = assert_result(
+        wide,
+        "gitlab.https.token",
+        "warn",
+        "GITLAB_TOKEN_EXPIRES_SOON",
+        summary_has=["in 10 days"],
+        hint_has=["/-/user_settings/personal_access_tokens", "Rotate", "update GITLAB_TOKEN"],
     )
-    assert_result(results, "gitlab.https.token", status, code)
+    assert soon.details["expires_in_days"] == 10
+
+
+def test_token_expiry_is_a_credential() -> None:
+    """What the table's Credentials section, the JSON and the metrics show: kind, whose, when,
+    from where; the expiry is 00:00 UTC on GitLab's expiry date."""
+    results = _api(API_ROUTES)
+    (credential,) = assert_result(results, "gitlab.https.token", "pass").credentials
+    expires = dt.date.today() + dt.timedelta(days=300)
+    assert credential.to_dict() == {
+        "kind": "gitlab_token",
+        "name": "GitLab token laptop",
+        "owner": "alice",
+        "expires_at": f"{expires.isoformat()}T00:00:00Z",
+        "source": "GITLAB_TOKEN",
+    }
+    assert TOKENS["valid"].value not in repr(credential)
+
+
+def test_a_token_without_expiry_is_a_credential_that_never_expires(home: Path) -> None:
+    def never(handler: Any) -> None:
+        gitlab_http._send(
+            handler, 200, {"name": "forever", "scopes": ["api"], "active": True, "expires_at": None}, {}
+        )
+
+    results = _api({"/api/v4/personal_access_tokens/self": never, "/api/v4/user": gitlab_http.user})
+    token = assert_result(results, "gitlab.https.token", "pass", summary_has=["never expires"])
+    assert token.credentials[0].expires_at is None
 
 
 # -- each way the connection to the API can fail gets the shared code -------------------------------------

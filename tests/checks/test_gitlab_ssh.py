@@ -397,3 +397,34 @@ def test_an_unusable_config_is_named_where_ssh_looks(
         results, "gitlab.ssh.config", "fail", "GITLAB_SSH_CONFIG_UNREADABLE", summary_has=[str(config)]
     )
     assert str(config) in (result.hint or "") and "~/.ssh/config" not in (result.hint or "")
+
+
+# -- in a pod -----------------------------------------------------------------------------------------
+
+
+def test_not_applicable_in_a_pod(sshd: GitlabSshServer, home: Path, tmp_path: Path) -> None:
+    """A pod (KUBERNETES_SERVICE_HOST set, a service account token mounted) has no user's ssh
+    setup: the layers say so instead of failing on the missing key, and ssh is never run."""
+    account = tmp_path / "serviceaccount"
+    account.mkdir()
+    (account / "token").write_text("pod-token")
+    ran: list[tuple[str, ...]] = []
+
+    def run(argv: Any, **kwargs: Any) -> CommandResult:
+        ran.append(tuple(argv))
+        raise AssertionError(f"ran {argv} in a pod")
+
+    settings = {"gitlab": {"host": "127.0.0.1", "ssh_port": sshd.port, "ssh_user": sshd.login}}
+    env = {**os.environ, "KUBERNETES_SERVICE_HOST": "10.0.0.1"}
+    ctx = make_context(settings, env=env, run=run, service_account_dir=account)
+    assert ctx.in_cluster
+    results = run_component(ctx, "gitlab", only=["gitlab.ssh"], skip=["vpn.*"])
+    for step in ("config", "key", "hostkey", "auth"):
+        assert_result(results, f"gitlab.ssh.{step}", "skip", "NOT_APPLICABLE", summary_has=["in a pod"])
+    assert not ran
+    # The same machine without the token mounted is a laptop again: the check runs.
+    (account / "token").unlink()
+    laptop = make_context(settings, env=env, run=run, service_account_dir=account)
+    results = run_component(laptop, "gitlab", only=["gitlab.ssh"], skip=["vpn.*"])
+    assert ran and ran[0][0] == "ssh"  # `ssh -G`: the config layer ran
+    assert results["gitlab.ssh.config"].code != "NOT_APPLICABLE"

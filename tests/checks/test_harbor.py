@@ -53,6 +53,11 @@ CANARIES = (ALICE_PW, BOB_PW, CAROL_PW, ROBOT_SECRET, READONLY_SECRET)
 
 @pytest.fixture(scope="session")
 def token_registry(ca: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    yield from team_platform(ca, tmp_path_factory)
+
+
+def team_platform(ca: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The Harbor stand-in with this file's accounts (the other test_harbor_* files start their own)."""
     from tests.servers import harbor as platform
 
     missing = platform.available()
@@ -113,8 +118,10 @@ def helper_script(bin_dir: Path, name: str, body: str) -> Path:
 
 
 def env_with(home: Path, **extra: str) -> dict[str, str]:
-    # A closed port as the daemon, so a developer's own Docker does not change the outcome.
+    # A closed port as the daemon, so a developer's own Docker does not change the outcome; no
+    # Docker config JSON for CI from the developer's environment either.
     env = dict(os.environ, HOME=str(home), DOCKER_HOST=f"tcp://127.0.0.1:{closed_port()}")
+    env.pop("HARBOR_DOCKER_CONFIG_JSON", None)
     env.update(extra)
     return env
 
@@ -158,6 +165,7 @@ def test_developer_can_push(token_registry: Any, home: Path, ca_file: Path) -> N
     assert_result(results, "harbor.robot.file", "skip", "NOT_CONFIGURED")
     assert_result(results, "harbor.robot.auth", "skip", "NOT_CONFIGURED")
     assert "harbor.robot.push" not in results  # an empty group has no row
+    assert_result(results, "harbor.ci.file", "skip", "NOT_CONFIGURED")  # no Docker config JSON for CI
     # Permission was asked for the probe repository with pull and push, as docker asks before a push.
     assert {"account": "alice", "scopes": ["repository:team/aisg-check:pull,push"]} in (
         token_registry.policy.token_requests
@@ -647,15 +655,22 @@ def test_robot_file_invalid(home: Path, tmp_path: Path, content: str | None) -> 
     assert str(path) in results["harbor.robot.file"].summary
 
 
-@pytest.mark.parametrize("name", [ROBOT, "robotteam+ci"], ids=["wrong-secret", "dollar-eaten"])
-def test_robot_refused(token_registry: Any, home: Path, ca_file: Path, tmp_path: Path, name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [(ROBOT, "HARBOR_ROBOT_AUTH_FAILED"), ("robotteam+ci", "HARBOR_ROBOT_NAME_EXPANDED")],
+    ids=["wrong-secret", "dollar-eaten"],
+)
+def test_robot_refused(
+    token_registry: Any, home: Path, ca_file: Path, tmp_path: Path, name: str, code: str
+) -> None:
     secret = "WrongSecret123" if name == ROBOT else ROBOT_SECRET
     path = robot_file(tmp_path, name=name, secret=secret, expires_at=-1)
     results = run_component(
         context(token_registry.address, home, ca_file, robot_file=str(path), projects=["team"]), "harbor"
     )
-    assert_result(results, "harbor.robot.auth", "fail", "HARBOR_ROBOT_AUTH_FAILED")
-    assert ("lacks the `robot$` prefix" in results["harbor.robot.auth"].summary) is (name != ROBOT)
+    auth = assert_result(results, "harbor.robot.auth", "fail", code)
+    # A name that lost its `$...` is pointed out with the name Harbor gave it, quoted.
+    assert ("'robot$team+ci'" in (auth.hint or "")) is (name != ROBOT)
 
 
 # -- docker daemon ----------------------------------------------------------------------------
@@ -801,9 +816,9 @@ def test_daemon_behind_a_proxy_is_left_to_the_sdk(home: Path) -> None:
 
 
 def test_each_harbor_check_can_be_selected_alone() -> None:
-    """Sibling ids (harbor.user, harbor.robot, harbor.daemon): skipping one keeps the others."""
+    """Sibling ids (harbor.user, harbor.robot, harbor.ci, harbor.daemon): skipping one keeps the others."""
     ids = {c.id for c in registry.select(["harbor"], skip=["harbor.daemon"])}
-    assert ids == {"harbor.user", "harbor.robot", "vpn.harbor"}
+    assert ids == {"harbor.user", "harbor.robot", "harbor.ci", "vpn.harbor"}
     assert {c.id for c in registry.select(["harbor"], only=["harbor.robot"])} == {
         "harbor.robot",
         "vpn.harbor",
@@ -911,7 +926,7 @@ def test_secrets_never_printed(token_registry: Any, home: Path, ca_file: Path, t
         assert result.returncode == 1  # the refused logins fail the run
         outputs.append(result.stdout + result.stderr)
     text = "\n".join(outputs)
-    assert "HARBOR_ROBOT_AUTH_FAILED" in text and "HARBOR_AUTH_FAILED" in text
+    assert "HARBOR_ROBOT_NAME_EXPANDED" in text and "HARBOR_AUTH_FAILED" in text
     encoded = base64.b64encode(f"alice@aisingapore.org:{ALICE_PW}".encode()).decode()
     for secret in (*CANARIES, encoded):
         assert secret not in text

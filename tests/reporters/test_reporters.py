@@ -105,6 +105,7 @@ CASES = [
     ("json", {}),
     ("junit", {}),
     ("markdown", {}),
+    ("prometheus", {}),
 ]
 
 
@@ -211,3 +212,23 @@ def test_junit_names_the_automatic_fix() -> None:
     )
     plain = RunReport("aisg-check", "0", "2026-12-01T00:00:00Z", 0.1, (result,))
     assert "automatic fix" not in renderer("junit")(plain, RenderOptions())
+
+
+def test_markdown_names_the_automatic_fix() -> None:
+    from aisg_check.model import CheckResult, RunReport, Status
+    from aisg_check.reporters import RenderOptions, renderer
+
+    result = CheckResult(
+        "gitlab.ssh.key",
+        "gitlab",
+        "SSH key",
+        Status.FAIL,
+        "key readable by others",
+        code="GITLAB_SSH_KEY_PERMISSIONS",
+        hint="chmod 600 ~/.ssh/id_ed25519",
+        fix="aisg-check fix GITLAB_SSH_KEY_PERMISSIONS",
+    )
+    report = RunReport("aisg-check", "0", "2026-12-01T00:00:00Z", 0.1, (result,))
+    assert "Automatic fix: `aisg-check fix GITLAB_SSH_KEY_PERMISSIONS`" in renderer("markdown")(
+        report, RenderOptions()
+    )

@@ -14,7 +14,8 @@ and `kubectl auth can-i`) ask for, in the shapes the Kubernetes API reference do
 
 Authentication as kube-apiserver does it: a bearer token it knows (static tokens, or an
 RS256 id-token from the test OIDC issuer, verified like `--oidc-issuer-url`,
-`--oidc-client-id=runai-cli`, `--oidc-username-claim=email`); a token it does not know is
+`--oidc-client-id=runai-cli`, `--oidc-username-claim=email`), or a bound service-account token
+(`--service-account-issuer`, as a pod's in-cluster configuration presents); a token it does not know is
 401 `Status` on every path; else a client certificate signed by the test CA (as
 `--client-ca-file`: the subject's CN is the user name, each O a group); nothing at all is
 `system:anonymous`.
@@ -26,6 +27,7 @@ import http.server
 import json
 import ssl
 import threading
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,7 +36,7 @@ from typing import Any
 import jwt
 import trustme
 
-from tests.servers.oidc import CLIENT_ID, PUBLIC_KEY
+from tests.servers.oidc import CLIENT_ID, PRIVATE_PEM, PUBLIC_KEY
 from tests.servers.tls import StandInHandler
 
 VERSION_INFO = {
@@ -106,9 +108,41 @@ class KubeState:
     # (username, namespace, verb, group, resource) the RBAC stand-in allows.
     grants: set[tuple[str, str, str, str, str]] = field(default_factory=set)
     oidc_issuer: str | None = None
+    # Service-account tokens (bound, RS256 with the test key) this issuer signs are accepted as
+    # kube-apiserver's --service-account-issuer does: the `sub` is the user, in the groups
+    # system:serviceaccounts and system:serviceaccounts:<namespace>.
+    service_account_issuer: str | None = None
     self_subject_review: bool = True
     # Every request as (method, path, Authorization header or None), for assertions.
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
+
+
+def _issuer(token: str) -> str | None:
+    try:
+        return str(jwt.decode(token, options={"verify_signature": False}).get("iss"))
+    except jwt.PyJWTError:
+        return None
+
+
+def service_account_token(
+    issuer: str, namespace: str, name: str, *, expires_in: float = 3600, **claims: Any
+) -> str:
+    """A bound service-account token as the TokenRequest API issues it (the claims kubelet mounts)."""
+    now = int(time.time())
+    payload = {
+        "iss": issuer,
+        "aud": [issuer],
+        "sub": f"system:serviceaccount:{namespace}:{name}",
+        "iat": now,
+        "nbf": now,
+        "exp": int(now + expires_in),
+        "kubernetes.io": {
+            "namespace": namespace,
+            "serviceaccount": {"name": name, "uid": str(uuid.uuid5(uuid.NAMESPACE_DNS, name))},
+        },
+        **claims,
+    }
+    return jwt.encode(payload, PRIVATE_PEM, algorithm="RS256", headers={"kid": "sa"})
 
 
 def _status(code: int, reason: str, message: str) -> dict[str, Any]:
@@ -148,6 +182,20 @@ class _Handler(StandInHandler):
         if token in state.tokens:
             name, groups = state.tokens[token]
             return name, (*groups, "system:authenticated")
+        if state.service_account_issuer and _issuer(token) == state.service_account_issuer:
+            try:
+                claims = jwt.decode(
+                    token,
+                    PUBLIC_KEY,
+                    algorithms=["RS256"],
+                    audience=state.service_account_issuer,
+                    issuer=state.service_account_issuer,
+                )
+            except jwt.PyJWTError:
+                return None
+            namespace = str(claims["sub"]).split(":")[2]
+            groups = ("system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated")
+            return str(claims["sub"]), groups
         if state.oidc_issuer:
             try:
                 claims = jwt.decode(

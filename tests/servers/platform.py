@@ -23,10 +23,15 @@ The HOME holds what onboarding leaves behind: ~/.ssh (config, key, known_hosts),
 (trusting the test CA, with a git credential store holding the GitLab token), ~/.kube/config
 (the guide's oidc shape with `runai login`'s tokens), ~/.docker/config.json, ~/.aws/credentials
 and config, ~/.mlflow/credentials, a robot account file, and ~/.config/aisg-check/config.yaml
-pointing every endpoint at these servers. `Platform.env` is the environment to run the CLI with.
+pointing every endpoint at these servers; outside HOME, the Docker config JSON a CI job gets
+(harbor.auth_file) with the robot's login. `Platform.env` is the environment to run the CLI with.
 
     with start_platform(tmp_dir) as p:
         subprocess.run([sys.executable, "-m", "aisg_check", "all"], env=p.env)
+
+In tests, the session fixture `test_platform` below starts it once for every module that lists
+this module in `pytest_plugins` (tests/test_platform.py, tests/test_clean_output.py): the
+machine is shared, and the MLflow server alone takes 10-40 s to start.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trustme
 import yaml
 
@@ -284,6 +290,13 @@ def start_platform(
                 }
             ),
         )
+        # What a CI job (or a fleet pod) gets: the robot's login as a Docker config JSON file
+        # with an inline `auth`, the file variable HARBOR_DOCKER_CONFIG_JSON names.
+        robot_auth = base64.b64encode(f"{ROBOT}:{ROBOT_SECRET}".encode()).decode()
+        ci_auth_file = _write(
+            workdir / "ci" / "harbor-docker-config.json",
+            json.dumps({"auths": {registry.address: {"auth": robot_auth}}}),
+        )
         _write(
             home / ".aws" / "credentials",
             f"[{AWS_PROFILE}]\naws_access_key_id = {aws_key.key_id}\n"
@@ -320,6 +333,7 @@ def start_platform(
                 "registry": registry.address,
                 "projects": [HARBOR_PROJECT],
                 "robot_file": str(robot_file),
+                "auth_file": str(ci_auth_file),
             },
             "ecs": {
                 "endpoint_url": moto.url,
@@ -354,6 +368,21 @@ def start_platform(
             servers=servers,
             startup_s=time.monotonic() - started,
         )
+
+
+@pytest.fixture(scope="session")
+def test_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """The whole platform, once per test session, shared by the modules using this plugin."""
+    from tests.conftest import require
+
+    reason = missing()
+    require(reason is None, reason or "")
+    with contextlib.ExitStack() as stack:
+        try:
+            platform = stack.enter_context(start_platform(tmp_path_factory.mktemp("platform")))
+        except RuntimeError as exc:
+            require(False, f"the test platform did not start: {exc}")
+        yield platform
 
 
 def _kubeconfig(kube: KubeAPIServer, issuer: OIDCIssuer, ca: trustme.CA) -> str:

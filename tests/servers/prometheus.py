@@ -37,7 +37,12 @@ class Pushgateway:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = ServerProcess(
-            [gateway, f"--web.listen-address=127.0.0.1:{self.port}"],
+            # Its own persistence file: Debian's default under /var/lib is shared by every run.
+            [
+                gateway,
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                f"--persistence.file={tmp / 'pushgateway.data'}",
+            ],
             ready=lambda: _ready(f"{self.url}/-/ready"),
             log=tmp / "pushgateway.log",
         )

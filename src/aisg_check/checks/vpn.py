@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from aisg_check.check import Check, Recorder, Step, declared
 from aisg_check.context import Context
-from aisg_check.diagnoses import NETWORK_DIAGNOSES, NOT_CONFIGURED, VPN_DNS_FAILED
+from aisg_check.diagnoses import NETWORK_DIAGNOSES, NOT_APPLICABLE, NOT_CONFIGURED, VPN_DNS_FAILED
 from aisg_check.model import CONTACT_MLOPS, Diagnosis, Status
 from aisg_check.net.probe import Outcome, Target, probe
 
@@ -49,14 +49,24 @@ class Endpoint:
     title: str
     target: Callable[[Context], Target | None]
     setting: str  # what to set when it is empty
+    laptop_only: bool = False  # probed for a laptop-only check (not applicable in a pod)
 
 
 def _cluster_target(ctx: Context) -> Target | None:
     """The API server of the context kubectl would use, verified as the kubeconfig says
     (its CA, or no verification where it sets insecure-skip-tls-verify, as the guide's
-    sample does); without a usable kubeconfig, the profile's cluster URL."""
+    sample does); without a usable kubeconfig, the profile's cluster URL. In a pod: the API
+    server the service account talks to, verified with its ca.crt."""
     from aisg_check.platform import kubeconfig  # here: a run without the cluster probe need not import it
 
+    if ctx.in_cluster:
+        from aisg_check.platform.kubeauth import serviceaccount
+
+        try:
+            found = serviceaccount.load(ctx)
+            return Target("cluster", found.server + "/version", ca_data=kubeconfig.ca_pem(found.selection()))
+        except (serviceaccount.InClusterInvalid, kubeconfig.KubeconfigError):
+            return None  # the runai check says what is missing
     try:
         selection = kubeconfig.select(ctx, kubeconfig.load(ctx))
         ca_data = kubeconfig.ca_pem(selection)
@@ -96,6 +106,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             else None
         ),
         "gitlab.host",
+        laptop_only=True,  # git over SSH is a laptop's; a pod uses the token over HTTPS
     ),
     Endpoint(
         "rancher", "Rancher dashboard", _url(lambda c: c.settings.rancher.url, "rancher"), "rancher.url"
@@ -172,7 +183,7 @@ def _run_extra(ctx: Context, rec: Recorder) -> None:
 def _run_status(ctx: Context, rec: Recorder) -> None:
     results = [r for check in PROBES for r in rec.prior(check.id)]
     results += list(rec.prior("vpn.extra"))
-    probed = [r for r in results if r.code != NOT_CONFIGURED.code]
+    probed = [r for r in results if r.code not in (NOT_CONFIGURED.code, NOT_APPLICABLE.code)]
     if not probed:
         rec.skip("vpn.status", NOT_CONFIGURED, "No internal endpoint configured to probe")
         return
@@ -216,6 +227,7 @@ PROBES: tuple[Check, ...] = tuple(
         run=_run_probe(e),
         diagnoses=DECLARED,
         budget=1.0,
+        laptop_only=e.laptop_only,
     )
     for e in ENDPOINTS
 )

@@ -303,35 +303,32 @@ def _write(console: Console, path: Path, text: str, *, home: Path, confirm: bool
     console.print(Text("Next: run `aisg-check all`; `aisg-check config` shows every setting."))
 
 
+# The options, as types: the signature of `init` stays readable.
+_NoInput = Annotated[bool, typer.Option("--no-input", help="Ask nothing: flags and defaults only.")]
+_Project = Annotated[str | None, typer.Option("--project", metavar="NAME", help="Project name.")]
+_TrackingUri = Annotated[str | None, typer.Option("--tracking-uri", metavar="URL", help="MLflow URI.")]
+_Experiment = Annotated[str | None, typer.Option("--experiment", metavar="NAME", help="MLflow experiment.")]
+_HarborProjects = Annotated[
+    list[str], typer.Option("--harbor-project", metavar="NAME", help="Harbor project (repeatable).")
+]
+_Registry = Annotated[str | None, typer.Option("--registry", metavar="HOST", help="Harbor registry.")]
+_AwsProfile = Annotated[str | None, typer.Option("--aws-profile", metavar="NAME", help="AWS profile.")]
+_Buckets = Annotated[list[str], typer.Option("--bucket", metavar="NAME", help="ECS bucket (repeatable).")]
+_RunaiProject = Annotated[str | None, typer.Option("--runai-project", metavar="NAME", help="Run:ai project.")]
+_ConfigFile = Annotated[str | None, typer.Option("--config", "-c", metavar="FILE", help="File to write.")]
+
+
 def init(
-    no_input: Annotated[
-        bool, typer.Option("--no-input", help="Ask nothing: flags and defaults only.")
-    ] = False,
-    project: Annotated[str | None, typer.Option("--project", metavar="NAME", help="Project name.")] = None,
-    tracking_uri: Annotated[
-        str | None, typer.Option("--tracking-uri", metavar="URL", help="MLflow URI.")
-    ] = None,
-    experiment: Annotated[
-        str | None, typer.Option("--experiment", metavar="NAME", help="MLflow experiment.")
-    ] = None,
-    harbor_project: Annotated[
-        list[str], typer.Option("--harbor-project", metavar="NAME", help="Harbor project (repeatable).")
-    ] = [],  # noqa: B006
-    registry: Annotated[
-        str | None, typer.Option("--registry", metavar="HOST", help="Harbor registry.")
-    ] = None,
-    aws_profile: Annotated[
-        str | None, typer.Option("--aws-profile", metavar="NAME", help="AWS profile.")
-    ] = None,
-    bucket: Annotated[
-        list[str], typer.Option("--bucket", metavar="NAME", help="ECS bucket (repeatable).")
-    ] = [],  # noqa: B006
-    runai_project: Annotated[
-        str | None, typer.Option("--runai-project", metavar="NAME", help="Run:ai project.")
-    ] = None,
-    config: Annotated[
-        str | None, typer.Option("--config", "-c", metavar="FILE", help="File to write.")
-    ] = None,
+    no_input: _NoInput = False,
+    project: _Project = None,
+    tracking_uri: _TrackingUri = None,
+    experiment: _Experiment = None,
+    harbor_project: _HarborProjects = [],  # noqa: B006
+    registry: _Registry = None,
+    aws_profile: _AwsProfile = None,
+    bucket: _Buckets = [],  # noqa: B006
+    runai_project: _RunaiProject = None,
+    config: _ConfigFile = None,
 ) -> None:
     """Write your config file: asks your project's names, offers what it finds as defaults."""
     from rich.console import Console

@@ -1,6 +1,7 @@
 """The AWS CLI's files and credentials as botocore reads them, shared by the `ecs` and `mlflow`
 checks: which files (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE), static keys in a profile or
-the environment, and the one list of credential forms aisg-check does not follow itself.
+the environment (with a session's expiry where one is written down), and the one list of
+credential forms aisg-check does not follow itself.
 
 botocore is imported inside the functions that need it: `aisg-check --help` must not load it.
 """
@@ -11,6 +12,7 @@ import configparser
 import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +25,11 @@ if TYPE_CHECKING:
 MAX_FILE_BYTES = 256 * 1024
 _TOO_LARGE = f"is larger than {MAX_FILE_BYTES // 1024} KiB, far more than any aws file"
 SECRET_KEYS = ("aws_secret_access_key", "aws_session_token", "aws_security_token")
+# Where temporary (session) keys carry their expiry: botocore's environment variable, and the
+# profile keys that tools writing session keys into the credentials file use (saml2aws and the
+# like: x_security_token_expires; others: aws_expiration). Static keys have none.
+EXPIRY_ENV = "AWS_CREDENTIAL_EXPIRATION"
+EXPIRY_KEYS = ("aws_expiration", "x_security_token_expires")
 # Credential forms botocore follows (roles, SSO, external processes) that a preflight does not
 # resolve by itself: a profile holding one is named, with the form, instead of judged.
 CREDENTIAL_FORMS = (
@@ -52,6 +59,9 @@ class Keys:
     secret: Secret
     token: Secret | None
     source: str  # "environment (AWS_ACCESS_KEY_ID)", "~/.aws/credentials [p]"
+    # When session keys stop working, where written down (aware, UTC); None: unknown or never.
+    expires_at: datetime | None = None
+    expiry_from: str | None = None  # the variable or profile key it was read from
 
     def same_as(self, other: Keys) -> bool:
         return self.access_key_id == other.access_key_id and self.secret == other.secret
@@ -186,7 +196,15 @@ def keys_in(section: Mapping[str, Any], source: str) -> Keys | str | None:
         missing = "aws_secret_access_key" if key_id else "aws_access_key_id"
         return f"{source} has {'aws_access_key_id' if key_id else 'aws_secret_access_key'} but no {missing}"
     token = section.get("aws_session_token") or section.get("aws_security_token")
-    return Keys(str(key_id), Secret(str(secret)), Secret(str(token)) if token else None, source)
+    expiry_key = next((k for k in EXPIRY_KEYS if section.get(k)), None)
+    return Keys(
+        str(key_id),
+        Secret(str(secret)),
+        Secret(str(token)) if token else None,
+        source,
+        parse_expiry(section.get(expiry_key)) if expiry_key else None,
+        expiry_key,
+    )
 
 
 def env_keys(ctx: Context) -> Keys | str | None:
@@ -198,4 +216,27 @@ def env_keys(ctx: Context) -> Keys | str | None:
     if not secret:
         return "AWS_ACCESS_KEY_ID is set in the environment but AWS_SECRET_ACCESS_KEY is not"
     token = ctx.env.get("AWS_SESSION_TOKEN") or ctx.env.get("AWS_SECURITY_TOKEN")
-    return Keys(key_id, Secret(secret), Secret(token) if token else None, "environment (AWS_ACCESS_KEY_ID)")
+    expiry = ctx.env.get(EXPIRY_ENV)
+    return Keys(
+        key_id,
+        Secret(secret),
+        Secret(token) if token else None,
+        "environment (AWS_ACCESS_KEY_ID)",
+        parse_expiry(expiry) if expiry else None,
+        EXPIRY_ENV if expiry else None,
+    )
+
+
+def parse_expiry(value: Any) -> datetime | None:
+    """An ISO 8601 time (`2025-01-31T12:00:00Z`, with an offset, or naive meaning UTC); None
+    when it is not one: an unreadable expiry is no reason to refuse keys that may work."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"  # fromisoformat takes "Z" only from Python 3.11
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)

@@ -112,11 +112,11 @@ def lookup(ctx: Context, registry: str, timeout: float) -> Lookup:
     data = _read(path)
     if data is None:
         return Lookup(path, False, None, None)
-    _register_secrets(ctx, data)
-    _check_sections(data, path)
+    register_secrets(ctx, data)
+    check_sections(data, path)
     if not any(data.get(section) for section in _AUTH_SECTIONS):
         return Lookup(path, True, None, None)
-    if not _helper_for(data, key):
+    if not helper_for(data, key):
         # No helper for this registry (credHelpers for other registries only, as
         # `gcloud auth configure-docker` writes, included): the SDK would read `auths` too.
         return Lookup(path, True, _from_auths(ctx, data, path, key), None)
@@ -213,7 +213,7 @@ def scrubbed(ctx: Context, text: str) -> str:
     return short(" ".join(ctx.scrubber.scrub_external(text).split()), 300)
 
 
-def _check_sections(data: Mapping[str, Any], path: Path) -> None:
+def check_sections(data: Mapping[str, Any], path: Path) -> None:
     """The types the docker CLI's own decoder insists on (it refuses the whole file otherwise);
     the SDK would stumble over these with an AttributeError or TypeError instead."""
     for section in ("auths", "credHelpers"):
@@ -230,7 +230,7 @@ def _check_sections(data: Mapping[str, Any], path: Path) -> None:
             )
 
 
-def _register_secrets(ctx: Context, data: Mapping[str, Any]) -> None:
+def register_secrets(ctx: Context, data: Mapping[str, Any]) -> None:
     """Every secret-bearing field is known to the scrubber before anything can echo it."""
     auths = data.get("auths")
     if not isinstance(auths, Mapping):
@@ -259,7 +259,7 @@ def resolve_index_name(name: str) -> str:
     return INDEX_NAME if host == f"index.{INDEX_NAME}" else host
 
 
-def _helper_for(data: Mapping[str, Any], key: str) -> str | None:
+def helper_for(data: Mapping[str, Any], key: str) -> str | None:
     """`AuthConfig.get_credential_store`: the registry's credHelpers entry, else credsStore.
     The SDK files Docker Hub's helper under its v1 URL."""
     helper_key = INDEX_URL if not key or key == INDEX_NAME else key

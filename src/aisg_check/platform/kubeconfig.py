@@ -75,6 +75,9 @@ class Kubeconfig:
     origin: Mapping[str, Path] = field(default_factory=dict)
 
 
+DEFAULT_SOURCE = "~/.kube/config"  # the source of the list when neither a setting nor KUBECONFIG names one
+
+
 def candidate_paths(ctx: Context) -> tuple[tuple[Path, ...], str]:
     """The files to read and where that list came from (setting, KUBECONFIG or default)."""
     if ctx.settings.runai.kubeconfig:
@@ -88,7 +91,7 @@ def candidate_paths(ctx: Context) -> tuple[tuple[Path, ...], str]:
             if p not in seen:
                 seen.append(p)
         return tuple(seen), "KUBECONFIG"
-    return (ctx.home / ".kube" / "config",), "~/.kube/config"
+    return (ctx.home / ".kube" / "config",), DEFAULT_SOURCE
 
 
 def parse(text: str, path: Path) -> Any:

@@ -16,11 +16,13 @@ class RenderOptions:
     width: int = 100
     unicode: bool = True
     system: str = ""  # "Linux 6.1 (x86_64), Python 3.11.7": filled by the CLI, fixed in tests
+    project: str = ""  # fleet.project: the metrics' project label
+    expiry_warning_days: int = 14  # the table marks a credential expiring within this as a warning
 
 
 Render = Callable[[RunReport, RenderOptions], str]
 
-FORMATS = ("table", "json", "junit", "markdown")
+FORMATS = ("table", "json", "junit", "markdown", "prometheus")
 
 
 def renderer(name: str) -> Render:
@@ -33,6 +35,8 @@ def renderer(name: str) -> Render:
         from aisg_check.reporters.junit import render
     elif name == "markdown":
         from aisg_check.reporters.markdown import render
+    elif name == "prometheus":  # prometheus_client: imported only for this format
+        from aisg_check.reporters.prometheus import render
     else:
         raise ValueError(f"unknown format {name!r}; choose from {', '.join(FORMATS)}")
     return render

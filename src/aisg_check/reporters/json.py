@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from aisg_check.model import RunReport
+from aisg_check.next_steps import plan
 from aisg_check.reporters import RenderOptions
 
 SCHEMA_VERSION = 1
@@ -20,6 +21,8 @@ def to_dict(report: RunReport) -> dict[str, Any]:
         "duration_s": round(report.duration_s, 3),
         "interrupted": report.interrupted,
         "summary": report.summary.to_dict(),
+        # The root causes in the order to fix them (next_steps.plan); added within version 1.
+        "next_steps": [step.to_dict() for step in plan(report)],
         "results": [r.to_dict() for r in report.results],
     }
 

@@ -15,9 +15,22 @@ def _cell(text: str | None) -> str:
 def _row(r: CheckResult) -> str:
     code = f"[`{r.code}`]({r.docs_url})" if r.code and r.docs_url else (f"`{r.code}`" if r.code else "")
     fix = r.hint or ""
+    if r.fix:
+        fix = f"{fix} Automatic fix: `{r.fix}`".strip()
     if r.blocked_by:
         fix = f"blocked by `{r.blocked_by}`"
     return f"| {_ICON[r.status]} {r.status.value} | `{r.id}` | {_cell(r.summary)} | {code} | {_cell(fix)} |"
+
+
+def _next_steps(report: RunReport) -> list[str]:
+    """The root causes in the order to fix them (next_steps.plan), then "run again"."""
+    from aisg_check.next_steps import AGAIN, plan
+
+    steps = plan(report)
+    if not steps:
+        return []
+    items = [f"{n}. `{step.code}`: {step.action}" for n, step in enumerate(steps, start=1)]
+    return ["#### Next steps, in order", "", *items, "", AGAIN, ""]
 
 
 def render(report: RunReport, options: RenderOptions) -> str:
@@ -38,6 +51,7 @@ def render(report: RunReport, options: RenderOptions) -> str:
         lines += ["#### Problems", "", *header, *(_row(r) for r in problems), ""]
     else:
         lines += ["No problems found.", ""]
+    lines += _next_steps(report)
     if rest and not options.quiet:
         lines += [
             "<details><summary>Other checks</summary>",

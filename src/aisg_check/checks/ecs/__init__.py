@@ -2,14 +2,17 @@
 
 The layers follow what `aws --profile p --endpoint-url https://necs.nus.edu.sg s3 ls` does:
 
-1. profile   which profile and which keys (environment or ~/.aws files), read as botocore does
-             (`profile.py`)
-2. endpoint  whether the user's own aws/boto3 setup points S3 at ECS (else they talk to Amazon)
-             (`endpoint.py`)
+1. profile   which profile and which keys (environment or ~/.aws files), read as botocore does;
+             session keys with a written-down expiry become a Credential (`profile.py`)
+2. endpoint  whether the user's own aws/boto3 setup points S3 at ECS (else they talk to Amazon);
+             not applicable in a pod (`endpoint.py`)
 3. list      ListBuckets with those keys (denied is only a warning: ECS hides some buckets)
 4. bucket    each named bucket: HeadBucket and a one-key listing
 5. write     opt-in: put, read back and delete one small object (3 to 5: `s3.py`, over the
              client of `client.py`)
+
+In a pod (fleet mode) the keys come from the file AWS_SHARED_CREDENTIALS_FILE names (a mounted
+Secret); with none mounted and none in the environment, ECS is not configured for that project.
 """
 
 from __future__ import annotations
@@ -27,6 +30,17 @@ def run(ctx: Context, rec: Recorder) -> None:
     if not ctx.settings.ecs.endpoint_url.strip():
         for step in STEPS:
             rec.skip(step, NOT_CONFIGURED, "No ECS endpoint configured (ecs.endpoint_url)")
+        return
+    unmounted = profile.unmounted(ctx)
+    if unmounted:
+        for step in STEPS:
+            rec.skip(
+                step,
+                NOT_CONFIGURED,
+                unmounted,
+                hint="Mount the project's ECS keys file (the aisg-check-ecs Secret, key credentials) "
+                "where AWS_SHARED_CREDENTIALS_FILE points, or skip ECS for this project.",
+            )
         return
     chosen = profile.profile_layer(ctx, rec)
     url = endpoint.endpoint_url(ctx, rec)

@@ -23,6 +23,7 @@ from aisg_check.checks.ecs.diagnoses import (
     ECS_CLOCK_SKEW,
     ECS_INVALID_ACCESS_KEY,
     ECS_S3_ERROR,
+    ECS_SESSION_EXPIRED,
     ECS_SIGNATURE_MISMATCH,
 )
 from aisg_check.checks.ecs.profile import Profile
@@ -228,6 +229,14 @@ def common_failure(s3: S3, rec: Recorder, step: Step | str, failure: S3Failure, 
             step,
             ECS_SIGNATURE_MISMATCH,
             f"ECS at {s3.endpoint} knows the access key id, but the secret key does not match ({what})",
+            details=details,
+        )
+    if failure.code == "ExpiredToken":
+        # Session keys past their expiry that nothing wrote down for the profile layer to see.
+        return rec.fail(
+            step,
+            ECS_SESSION_EXPIRED,
+            f"ECS at {s3.endpoint} says the session token of these keys has expired ({what})",
             details=details,
         )
     if failure.code == "RequestTimeTooSkewed":

@@ -4,11 +4,11 @@ this module: a code defined or imported here is one the check may report."""
 
 from __future__ import annotations
 
-from aisg_check.diagnoses import NOT_CONFIGURED
+from aisg_check.diagnoses import NOT_APPLICABLE, NOT_CONFIGURED
 from aisg_check.model import CONTACT_DATAOPS, Diagnosis
 
 # Shared codes the check reports as they are (transport failures come from NETWORK_DIAGNOSES).
-__all__ = ["NOT_CONFIGURED"]
+__all__ = ["NOT_APPLICABLE", "NOT_CONFIGURED"]
 
 ECS_CREDENTIALS_FILE_INVALID = Diagnosis(
     "ECS_CREDENTIALS_FILE_INVALID",
@@ -51,6 +51,26 @@ ECS_ENV_KEYS_OVERRIDE_PROFILE = Diagnosis(
     "'works in one shell, not in another'.",
     "Make them agree: `unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY` to use the profile, or export the "
     "same keys the profile holds.",
+)
+ECS_SESSION_EXPIRES_SOON = Diagnosis(
+    "ECS_SESSION_EXPIRES_SOON",
+    "ECS session keys expire soon",
+    "The keys are temporary session keys (with aws_session_token) whose expiry is written next to them "
+    "(AWS_CREDENTIAL_EXPIRATION, or aws_expiration / x_security_token_expires in the profile), and it "
+    "falls within expiry_warning_days (14 days unless configured): ECS refuses them from then on. "
+    "Static keys from the DataOps team carry no expiry and never get this warning.",
+    "Get new session keys the way you got these (run again the tool that wrote them) and replace the "
+    "keys, the session token and the expiry together; or ask the DataOps team for static keys.",
+    CONTACT_DATAOPS,
+)
+ECS_SESSION_EXPIRED = Diagnosis(
+    "ECS_SESSION_EXPIRED",
+    "ECS session keys expired",
+    "The keys are temporary session keys and they have expired: by the expiry written next to them, "
+    "or ECS answered ExpiredToken. Every request with them is refused.",
+    "Get new session keys the way you got these (run again the tool that wrote them) and replace the "
+    "keys, the session token and the expiry together; or ask the DataOps team for static keys.",
+    CONTACT_DATAOPS,
 )
 ECS_ENDPOINT_INVALID = Diagnosis(
     "ECS_ENDPOINT_INVALID",

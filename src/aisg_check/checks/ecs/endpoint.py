@@ -8,7 +8,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aisg_check.check import Recorder, Step
-from aisg_check.checks.ecs.diagnoses import ECS_ENDPOINT_INVALID, ECS_ENDPOINT_MISMATCH, ECS_ENDPOINT_NOT_SET
+from aisg_check.checks.ecs.diagnoses import (
+    ECS_ENDPOINT_INVALID,
+    ECS_ENDPOINT_MISMATCH,
+    ECS_ENDPOINT_NOT_SET,
+    NOT_APPLICABLE,
+)
 from aisg_check.checks.ecs.profile import Profile
 from aisg_check.context import Context
 from aisg_check.platform import aws
@@ -67,6 +72,15 @@ def _configured_endpoint(ctx: Context, session: Any, profile: Profile) -> tuple[
 
 def endpoint_layer(ctx: Context, rec: Recorder, session: Any, profile: Profile, endpoint: str) -> None:
     """Only ever a warning: the check itself goes on to the endpoint it was given."""
+    if ctx.in_cluster:
+        # Nobody runs aws or boto3 by hand in a fleet pod: only the check's own endpoint matters.
+        rec.skip(
+            ENDPOINT,
+            NOT_APPLICABLE,
+            f"Not applicable in a pod: no one's own aws/boto3 setup here; the check uses {endpoint}",
+            details={"endpoint_url": endpoint},
+        )
+        return
     configured, source = _configured_endpoint(ctx, session, profile)
     details = {"endpoint_url": endpoint, "aws_endpoint_url": configured, "aws_endpoint_from": source or None}
     section = "default" if profile.name == "default" else f"profile {profile.name}"

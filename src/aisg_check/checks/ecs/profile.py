@@ -1,6 +1,7 @@
 """Layer 1, `ecs.profile`: which profile and which keys, read from the environment and the aws
 files the way botocore reads them, without ever asking a credential provider that talks to the
-network (instance metadata, containers, STS, SSO)."""
+network (instance metadata, containers, STS, SSO). Session keys whose expiry is written down
+become a `Credential` judged against `expiry_warning_days`; static keys carry no expiry."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ from aisg_check.checks.ecs.diagnoses import (
     ECS_ENV_KEYS_OVERRIDE_PROFILE,
     ECS_NO_CREDENTIALS,
     ECS_PROFILE_NOT_FOUND,
+    ECS_SESSION_EXPIRED,
+    ECS_SESSION_EXPIRES_SOON,
 )
 from aisg_check.context import Context
+from aisg_check.lifetimes import Verdict, judge
+from aisg_check.model import Credential
 from aisg_check.platform import aws
 
 PROFILE = Step("ecs.profile", "AWS profile and keys")
@@ -81,8 +86,75 @@ def profile_layer(ctx: Context, rec: Recorder) -> Profile:
         raise _no_keys(ctx, rec, choice, config.get(choice.name, {}), files, details)
     profile = Profile(choice.name, choice.chosen_by, used, files, config.get(choice.name, {}))
     details |= {"keys_from": used.source, "access_key_id": aws.mask_key_id(used.access_key_id)}
-    _record_profile(rec, profile, env_keys, profile_keys, choice.explicit, details)
+    session = _session(ctx, rec, profile, details)
+    _record_profile(rec, profile, env_keys, profile_keys, choice.explicit, details, session)
     return profile
+
+
+def unmounted(ctx: Context) -> str | None:
+    """In a pod with no keys at all (none in the environment, neither aws file there): the
+    project's Secret with the ECS keys is not mounted, so there is nothing to check; the fleet
+    manifests make that Secret optional. On a laptop: None (the profile layer says what is missing)."""
+    if not ctx.in_cluster or ctx.env.get("AWS_ACCESS_KEY_ID"):
+        return None
+    files = aws.aws_files(ctx)
+    try:
+        if aws.present(ctx, files.credentials) or aws.present(ctx, files.config):
+            return None
+    except aws.InvalidFile:
+        return None  # there but unusable: the profile layer names it
+    return (
+        f"No ECS keys in this pod: {aws.shown(ctx, files.credentials)} does not exist "
+        "(AWS_SHARED_CREDENTIALS_FILE) and AWS_ACCESS_KEY_ID is unset"
+    )
+
+
+@dataclass(frozen=True)
+class _Session:
+    credentials: tuple[Credential, ...] = ()
+    soon: str | None = None  # "expires in 3 days" when within expiry_warning_days
+    hint: str | None = None  # the exact renewal step
+
+
+def _renewal(ctx: Context, keys: aws.Keys) -> str:
+    if keys.expiry_from == aws.EXPIRY_ENV:
+        where = (
+            "export the new AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and "
+            f"{aws.EXPIRY_ENV} together"
+        )
+    else:
+        where = (
+            f"replace aws_access_key_id, aws_secret_access_key, aws_session_token and {keys.expiry_from} "
+            f"under {keys.source} together"
+        )
+    pod = " (in a pod: update the Secret that file is mounted from, aisg-check-ecs)" if ctx.in_cluster else ""
+    return (
+        f"Get new session keys the way you got these (run again the tool that wrote them), then {where}"
+        f"{pod}; or ask the DataOps team for static keys, which do not expire."
+    )
+
+
+def _session(ctx: Context, rec: Recorder, profile: Profile, details: dict[str, Any]) -> _Session:
+    """Session keys with a written-down expiry: their credential, judged; expired stops here."""
+    keys = profile.keys
+    if keys.expires_at is None:
+        return _Session()
+    credential = Credential("ecs_session_keys", "ECS session keys", keys.expires_at, keys.source)
+    details |= {"expires_at": credential.to_dict()["expires_at"], "expiry_from": keys.expiry_from}
+    lifetime = judge(ctx, keys.expires_at)
+    if lifetime.verdict is Verdict.EXPIRED:
+        raise rec.fail(
+            PROFILE,
+            ECS_SESSION_EXPIRED,
+            f"The session keys from {keys.source} {lifetime.phrase()} ({keys.expiry_from} "
+            f"{details['expires_at']}); ECS refuses them",
+            hint=_renewal(ctx, keys),
+            details=details,
+            credentials=[credential],
+        )
+    if lifetime.verdict is Verdict.SOON:
+        return _Session((credential,), lifetime.phrase(), _renewal(ctx, keys))
+    return _Session((credential,))
 
 
 def _read_files(
@@ -239,12 +311,25 @@ def _record_profile(
     profile_keys: aws.Keys | None,
     explicit: bool,
     details: dict[str, Any],
+    session: _Session,
 ) -> None:
     if env_keys is None or profile_keys is None or env_keys.same_as(profile_keys):
+        if session.soon:
+            rec.warn(
+                PROFILE,
+                ECS_SESSION_EXPIRES_SOON,
+                f"Profile '{profile.name}' ({profile.chosen_by}): the session keys from "
+                f"{profile.keys.source} {session.soon} ({profile.keys.expiry_from} {details['expires_at']})",
+                hint=session.hint,
+                details=details,
+                credentials=session.credentials,
+            )
+            return
         rec.ok(
             PROFILE,
             f"Profile '{profile.name}' ({profile.chosen_by}); keys from {profile.keys.source}",
             details=details,
+            credentials=session.credentials,
         )
         return
     if explicit:
@@ -264,4 +349,5 @@ def _record_profile(
         hint="`unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN` to use the profile, or "
         f"export the keys of [{profile.name}] instead (check your shell profile and .env files).",
         details={**details, "profile_keys_from": profile_keys.source},
+        credentials=session.credentials,
     )

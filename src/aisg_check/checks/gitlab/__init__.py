@@ -4,9 +4,11 @@ Two checks, so the runner runs them side by side:
 
 - `gitlab.ssh` (`ssh.py`): the system OpenSSH client, the one git uses: effective config
   (`ssh -G`, and the config file ssh really reads) → key → host key → authentication (`ssh -T`).
+  Laptop-only: in a pod (fleet mode) there is no user's ssh setup, and it is not applicable.
 - `gitlab.https` (`token.py`, `https.py`, `git.py`): a token (GITLAB_TOKEN, the config,
-  CI_JOB_TOKEN, else the user's git credential helper) → `/api/v4/personal_access_tokens/self`
-  → `/api/v4/user` → optionally a real `git ls-remote` with that token.
+  CI_JOB_TOKEN, else the user's git credential helper; in a pod GITLAB_TOKEN from a Secret)
+  → `/api/v4/personal_access_tokens/self` (its expiry a `Credential`) → `/api/v4/user` →
+  optionally a real `git ls-remote` with that token.
 
 Read-only throughout: nothing is written to known_hosts, the ssh or git config, or a
 credential helper's store, and nothing prompts.
@@ -49,8 +51,9 @@ def run_https(ctx: Context, rec: Recorder) -> None:
 
     ctx.ssl_context()
     rec.require("vpn.gitlab")
-    info = https.token_layer(ctx, rec, token)
-    info = https.user_layer(ctx, rec, token, info)
+    answers = {} if token.job else https.api_answers(ctx, rec, token)
+    info = https.token_layer(ctx, rec, token, answers)
+    info = https.user_layer(ctx, rec, token, info, answers)
     git.git_layer(ctx, rec, token, info)
 
 
@@ -67,6 +70,8 @@ CHECKS: tuple[Check, ...] = (
         needs=("vpn.gitlab-ssh",),
         diagnoses=DECLARED,
         budget=3.0,
+        # A laptop's ssh config and keys: in a pod there are none; gitlab.https checks the token.
+        laptop_only=True,
     ),
     Check(
         id="gitlab.https",

@@ -127,8 +127,10 @@ GITLAB_TOKEN_SCOPE = Diagnosis(
 GITLAB_TOKEN_EXPIRES_SOON = Diagnosis(
     "GITLAB_TOKEN_EXPIRES_SOON",
     "GitLab token expires soon",
-    "The personal access token expires within 7 days; git and API calls fail from then on.",
-    "Rotate it now (Preferences → Access tokens → Rotate) and update GITLAB_TOKEN or your credential helper.",
+    "The personal access token expires within expiry_warning_days (14 days unless configured); git "
+    "and API calls fail from then on (GitLab ends a token at 00:00 UTC on its expiry date).",
+    "Rotate it now (Preferences → Access tokens → Rotate) and update GITLAB_TOKEN or your credential helper "
+    "(in fleet mode: the aisg-check-gitlab Secret).",
 )
 GITLAB_TOKEN_JOB = Diagnosis(
     "GITLAB_TOKEN_JOB",

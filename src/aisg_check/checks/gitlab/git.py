@@ -99,13 +99,15 @@ def _ls_remote(ctx: Context, rec: Recorder, repo: str, user: str, token: Token) 
     basic = base64.b64encode(f"{user}:{token.value.reveal()}".encode()).decode()
     ctx.scrubber.add_login(user, token.value)  # git or curl may echo the header: every alignment
     timeout = rec.step_timeout(ctx.timeout)
-    env = git_env(
-        ctx,
-        {
-            "credential.helper": "",  # an empty value clears the list: nothing asked, stored or erased
-            "http.extraHeader": f"Authorization: Basic {basic}",
-        },
-    )
+    config = {
+        "credential.helper": "",  # an empty value clears the list: nothing asked, stored or erased
+        "http.extraHeader": f"Authorization: Basic {basic}",
+    }
+    if ctx.in_cluster and ctx.settings.ca_bundle:
+        # On a laptop git's own config is what is tested; a pod has none (HOME is an emptyDir),
+        # so git trusts what the API layers trust.
+        config["http.sslCAInfo"] = str(ctx.path(ctx.settings.ca_bundle))
+    env = git_env(ctx, config)
     env.update(GIT_HTTP_LOW_SPEED_LIMIT="1000", GIT_HTTP_LOW_SPEED_TIME=str(max(1, int(timeout))))
     return ctx.run(["git", "ls-remote", "--heads", "--", repo], timeout=timeout, env=env)
 

@@ -1,5 +1,6 @@
-"""The API layers of `gitlab.https`: the token (`/api/v4/personal_access_tokens/self`) and the
-user it belongs to (`/api/v4/user`). The git round trip is in `git.py`."""
+"""The API layers of `gitlab.https`: the token (`/api/v4/personal_access_tokens/self`, its expiry
+recorded as a `Credential` and judged against `expiry_warning_days`) and the user it belongs to
+(`/api/v4/user`); both asked at once, each judged by its layer. The git round trip is in `git.py`."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from aisg_check.checks.gitlab.diagnoses import (
     GITLAB_TOKEN_MISSING,
     GITLAB_TOKEN_REVOKED,
     GITLAB_TOKEN_SCOPE,
+    NOT_CONFIGURED,
 )
 from aisg_check.checks.gitlab.token import Token, TokenFacts, TokenInfo, base_url, tokens_page
 from aisg_check.context import Context
-from aisg_check.diagnoses import ENDPOINT_HTTP_ERROR, ENDPOINT_UNEXPECTED_ANSWER
+from aisg_check.diagnoses import ENDPOINT_HTTP_ERROR, ENDPOINT_UNEXPECTED_ANSWER, VPN_CONNECT_TIMEOUT
+from aisg_check.lifetimes import Verdict, judge
 from aisg_check.net.failures import transport_failure
 
 STEP_TOKEN = Step("gitlab.https.token", "GitLab token")
@@ -27,7 +30,18 @@ STEPS = (STEP_TOKEN, STEP_USER, STEP_GIT)
 
 
 def no_token(ctx: Context, rec: Recorder) -> None:
-    """No token anywhere: a warning (the guide offers SSH instead), and the rest not checked."""
+    """No token anywhere: a warning (the guide offers SSH instead), and the rest not checked.
+    In a pod: not configured (the fleet manifests make the project's GitLab Secret optional)."""
+    if ctx.in_cluster:
+        for step in STEPS:
+            rec.skip(
+                step,
+                NOT_CONFIGURED,
+                "No GitLab token in this pod: GITLAB_TOKEN is unset",
+                hint="Create the project's Secret aisg-check-gitlab with key token (the service "
+                "identity's token, scopes read_repository and read_user), which sets GITLAB_TOKEN.",
+            )
+        return
     rec.warn(
         STEP_TOKEN,
         GITLAB_TOKEN_MISSING,
@@ -41,18 +55,49 @@ def no_token(ctx: Context, rec: Recorder) -> None:
     rec.skip(STEP_GIT, GITLAB_TOKEN_MISSING, why, blocked_by=STEP_TOKEN.id)
 
 
-def _api_get(ctx: Context, rec: Recorder, step: Step, path: str, token: Token) -> Any:
-    """GET an API path: the httpx response; a transport failure stops the check with its shared code."""
+# Each API path's answer: an httpx response, or the transport error its request raised.
+TOKEN_PATH, USER_PATH = "/personal_access_tokens/self", "/user"
+Answers = dict[str, Any]
+
+
+def api_answers(ctx: Context, rec: Recorder, token: Token) -> Answers:
+    """Both API calls at once, each judged by its own layer: the token's facts, and the user it
+    belongs to (whose token it is, for its credential), in one round trip's time."""
     import httpx
 
-    url = f"{base_url(ctx)}/api/v4{path}"
     header = "JOB-TOKEN" if token.job else "PRIVATE-TOKEN"
-    try:
-        with ctx.http(timeout=rec.step_timeout(ctx.timeout)) as client:
-            return client.get(url, headers={header: token.value.reveal()})
-    except httpx.HTTPError as exc:
-        failure = transport_failure(ctx, exc, url)
-        raise rec.fail(step, failure.diagnosis, failure.summary, details={"url": url}) from None
+
+    def get(client: httpx.Client, path: str) -> Any:
+        try:
+            return client.get(f"{base_url(ctx)}/api/v4{path}", headers={header: token.value.reveal()})
+        except httpx.HTTPError as exc:
+            return exc
+
+    paths = (TOKEN_PATH, USER_PATH)
+    with ctx.http(timeout=rec.step_timeout(ctx.timeout)) as client:
+        answers = rec.parallel(lambda path: get(client, path), paths, name="api")
+    return dict(zip(paths, answers, strict=True))
+
+
+def _response(ctx: Context, rec: Recorder, step: Step, answers: Answers, path: str) -> Any:
+    """The path's response; a transport failure stops the check with its shared code."""
+    url = f"{base_url(ctx)}/api/v4{path}"
+    answer = answers.get(path)
+    if answer is None:  # still running at the check's deadline, which the runner reports
+        raise rec.fail(step, VPN_CONNECT_TIMEOUT, f"{url} did not answer in time", details={"url": url})
+    if isinstance(answer, Exception):
+        failure = transport_failure(ctx, answer, url)
+        raise rec.fail(step, failure.diagnosis, failure.summary, details={"url": url})
+    return answer
+
+
+def _owner(answers: Answers) -> str | None:
+    """The token's user from `/user`, when it answered (no API scope: unknown)."""
+    answer = answers.get(USER_PATH)
+    if getattr(answer, "status_code", None) != 200:
+        return None
+    username = _json(answer).get("username")
+    return str(username) if username else None
 
 
 def _json(response: Any) -> dict[str, Any]:
@@ -94,7 +139,7 @@ def _rejected(ctx: Context, rec: Recorder, token: Token, response: Any) -> Stop:
             STEP_TOKEN,
             GITLAB_TOKEN_EXPIRED,
             f"The token from {token.source} has expired",
-            hint=f"Create or rotate a token at {page} and update {token.source}.",
+            hint=f"Create or rotate a token at {page} and {_renewal(ctx, token)}.",
             details=details,
         )
     if "revoked" in reason:
@@ -102,7 +147,7 @@ def _rejected(ctx: Context, rec: Recorder, token: Token, response: Any) -> Stop:
             STEP_TOKEN,
             GITLAB_TOKEN_REVOKED,
             f"The token from {token.source} was revoked",
-            hint=f"Create a new token at {page} and update {token.source}.",
+            hint=f"Create a new token at {page} and {_renewal(ctx, token)}.",
             details=details,
         )
     return rec.fail(
@@ -110,12 +155,12 @@ def _rejected(ctx: Context, rec: Recorder, token: Token, response: Any) -> Stop:
         GITLAB_TOKEN_INVALID,
         f"GitLab at {base_url(ctx)} rejects the token from {token.source} (401 Unauthorized)",
         hint=f"Create a new token at {page} (scopes read_repository, write_repository, read_user) and "
-        f"update {token.source}.",
+        f"{_renewal(ctx, token)}.",
         details=details,
     )
 
 
-def token_layer(ctx: Context, rec: Recorder, token: Token) -> TokenInfo:
+def token_layer(ctx: Context, rec: Recorder, token: Token, answers: Answers) -> TokenInfo:
     if token.job:
         rec.ok(
             STEP_TOKEN,
@@ -123,7 +168,7 @@ def token_layer(ctx: Context, rec: Recorder, token: Token) -> TokenInfo:
             details={"source": token.source},
         )
         return TokenInfo(None, api_scope=False)
-    response = _api_get(ctx, rec, STEP_TOKEN, "/personal_access_tokens/self", token)
+    response = _response(ctx, rec, STEP_TOKEN, answers, TOKEN_PATH)
     if response.status_code == 401:
         raise _rejected(ctx, rec, token, response)
     if response.status_code == 403:
@@ -138,27 +183,39 @@ def token_layer(ctx: Context, rec: Recorder, token: Token) -> TokenInfo:
         return TokenInfo(None, api_scope=False)
     if response.status_code != 200:
         raise _unexpected(ctx, rec, STEP_TOKEN, response)
-    return _judge_token(ctx, rec, token, TokenFacts.read(_json(response), ctx.now().date()))
+    return _judge_token(ctx, rec, token, TokenFacts.read(_json(response)), _owner(answers))
 
 
-def _judge_token(ctx: Context, rec: Recorder, token: Token, facts: TokenFacts) -> TokenInfo:
+def _renewal(ctx: Context, token: Token) -> str:
+    """Where the new token goes: in a pod, the Secret GITLAB_TOKEN comes from."""
+    if ctx.in_cluster and token.source == "GITLAB_TOKEN":
+        return "update the Secret GITLAB_TOKEN comes from (the fleet manifests: aisg-check-gitlab, key token)"
+    return f"update {token.source}"
+
+
+def _judge_token(
+    ctx: Context, rec: Recorder, token: Token, facts: TokenFacts, owner: str | None
+) -> TokenInfo:
     source, page, details = token.source, tokens_page(ctx), facts.details(token.source)
     scopes = ", ".join(facts.scopes)
+    credential = facts.credential(token, owner)
+    lifetime = judge(ctx, facts.expires_at)
     if facts.revoked:
         raise rec.fail(
             STEP_TOKEN,
             GITLAB_TOKEN_REVOKED,
             f"The token from {source} was revoked",
-            hint=f"Create a new token at {page} and update {source}.",
+            hint=f"Create a new token at {page} and {_renewal(ctx, token)}.",
             details=details,
         )
-    if facts.expired:
+    if lifetime.verdict is Verdict.EXPIRED or not facts.active:
         raise rec.fail(
             STEP_TOKEN,
             GITLAB_TOKEN_EXPIRED,
             f"The token from {source} expired on {facts.expires or 'an earlier date'}",
-            hint=f"Create or rotate a token at {page} and update {source}.",
+            hint=f"Create or rotate a token at {page} and {_renewal(ctx, token)}.",
             details=details,
+            credentials=[credential],
         )
     if not facts.for_git:
         raise rec.fail(
@@ -168,6 +225,7 @@ def _judge_token(ctx: Context, rec: Recorder, token: Token, facts: TokenFacts) -
             hint=f"Create a new token at {page} with read_repository and write_repository (and read_user), "
             f"then update {source}.",
             details=details,
+            credentials=[credential],
         )
     if not facts.for_api:
         rec.warn(
@@ -176,23 +234,31 @@ def _judge_token(ctx: Context, rec: Recorder, token: Token, facts: TokenFacts) -
             f"The token from {source} works for git but cannot read the API (scopes: {scopes})",
             hint=f"If you need the API, create a token with read_user or read_api at {page}.",
             details=details,
+            credentials=[credential],
         )
-    elif facts.expires_soon:
-        days = facts.days_left
+    elif lifetime.verdict is Verdict.SOON and facts.expires:
+        days = (facts.expires - ctx.now().date()).days
         rec.warn(
             STEP_TOKEN,
             GITLAB_TOKEN_EXPIRES_SOON,
             f"The token from {source} expires on {facts.expires} (in {days} day{'s' if days != 1 else ''})",
-            hint=f"Rotate it now at {page} and update {source}.",
+            hint=f"Rotate it now at {page} (Rotate next to the token; the old one stops working at once) "
+            f"and {_renewal(ctx, token)}.",
             details={**details, "expires_in_days": days},
+            credentials=[credential],
         )
     else:
         until = f", expires {facts.expires}" if facts.expires else ", never expires"
-        rec.ok(STEP_TOKEN, f"Token from {source} is active (scopes {scopes}{until})", details=details)
+        rec.ok(
+            STEP_TOKEN,
+            f"Token from {source} is active (scopes {scopes}{until})",
+            details=details,
+            credentials=[credential],
+        )
     return TokenInfo(None, api_scope=facts.for_api)
 
 
-def user_layer(ctx: Context, rec: Recorder, token: Token, info: TokenInfo) -> TokenInfo:
+def user_layer(ctx: Context, rec: Recorder, token: Token, info: TokenInfo, answers: Answers) -> TokenInfo:
     if token.job:
         rec.skip(STEP_USER, GITLAB_TOKEN_JOB, "A CI job token cannot look up a user; skipped")
         return info
@@ -201,7 +267,7 @@ def user_layer(ctx: Context, rec: Recorder, token: Token, info: TokenInfo) -> To
             STEP_USER, GITLAB_TOKEN_SCOPE, "Not checked: the token has no API scope", blocked_by=STEP_TOKEN.id
         )
         return info
-    response = _api_get(ctx, rec, STEP_USER, "/user", token)
+    response = _response(ctx, rec, STEP_USER, answers, USER_PATH)
     if response.status_code == 401:
         raise rec.fail(
             STEP_USER,

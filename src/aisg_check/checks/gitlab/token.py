@@ -1,6 +1,6 @@
 """The token `gitlab.https` checks, and what GitLab says about it: where it comes from
 (GITLAB_TOKEN, the config, CI_JOB_TOKEN, else the user's git credential helper) and the facts of
-`/api/v4/personal_access_tokens/self` judged against today's date. No Recorder here."""
+`/api/v4/personal_access_tokens/self`, with its expiry as a `Credential`. No Recorder here."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aisg_check.context import Context
+from aisg_check.model import Credential
 from aisg_check.secrets import Secret
 
-EXPIRY_WARNING_DAYS = 7
 GIT_SCOPES = frozenset({"api", "read_repository", "write_repository"})
 API_SCOPES = frozenset({"api", "read_api", "read_user"})
 
@@ -41,20 +41,27 @@ class TokenFacts:
     name: str | None
     scopes: tuple[str, ...]
     expires: dt.date | None
-    days_left: int | None
     revoked: bool
-    expired: bool
+    active: bool  # GitLab's own word: false once the token expired or was revoked
 
     @classmethod
-    def read(cls, body: Mapping[str, Any], today: dt.date) -> TokenFacts:
+    def read(cls, body: Mapping[str, Any]) -> TokenFacts:
         scopes = tuple(sorted(str(s) for s in body.get("scopes") or []))
-        expires = _expiry(body.get("expires_at"))
-        days_left = (expires - today).days if expires else None
-        expired = (days_left is not None and days_left < 0) or body.get("active") is False
         name = body.get("name")
         return cls(
-            str(name) if name else None, scopes, expires, days_left, bool(body.get("revoked")), expired
+            str(name) if name else None,
+            scopes,
+            _expiry(body.get("expires_at")),
+            bool(body.get("revoked")),
+            body.get("active") is not False,
         )
+
+    @property
+    def expires_at(self) -> dt.datetime | None:
+        # "Personal access tokens expire on the date you define, at midnight, 00:00 AM UTC."
+        if self.expires is None:
+            return None
+        return dt.datetime.combine(self.expires, dt.time(), tzinfo=dt.timezone.utc)
 
     @property
     def for_git(self) -> bool:
@@ -64,9 +71,14 @@ class TokenFacts:
     def for_api(self) -> bool:
         return bool(API_SCOPES & set(self.scopes))
 
-    @property
-    def expires_soon(self) -> bool:
-        return self.days_left is not None and self.days_left <= EXPIRY_WARNING_DAYS
+    def credential(self, token: Token, owner: str | None) -> Credential:
+        return Credential(
+            kind="gitlab_token",
+            name=f"GitLab token {self.name}" if self.name else "GitLab token",
+            expires_at=self.expires_at,
+            source=token.source,
+            owner=owner,
+        )
 
     def details(self, source: str) -> dict[str, Any]:
         return {

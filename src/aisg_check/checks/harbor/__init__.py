@@ -1,14 +1,18 @@
 """`harbor`: can this engineer pull from and push to their team's project on the registry?
 
-Three checks, run side by side (sibling ids, so that `--skip harbor.daemon` or
+Four checks, run side by side (sibling ids, so that `--skip harbor.daemon` or
 `--only harbor.robot` leaves the others alone):
 
 - `harbor.user` (user.py): the user's `docker login` (credentials → username → TLS →
   authentication → push permission per project);
-- `harbor.robot` (robot.py): a robot account's `.json` file (file and expiry → authentication
-  → push);
+- `harbor.robot` (robot.py): a robot account's `.json` file (file, name and expiry →
+  authentication → push);
+- `harbor.ci` (ci.py, authfile.py): the Docker config JSON that builders (kaniko, crane) log in
+  with in CI jobs and pods (file and inline login → authentication → push);
 - `harbor.daemon` (daemon.py): whether a Docker daemon answers (a warning only: pushing needs
-  one, the login does not).
+  one, the login does not); a laptop's, so not applicable in a pod.
+
+A robot name that lost its `$...` to a shell is recognised wherever a name is read (names.py).
 
 Nothing is pushed and no daemon is needed: permission is read from the registry's token
 service, which is what Docker itself asks before a push. For a scope
@@ -42,6 +46,9 @@ USER_PUSH = Step("harbor.user.push", "Push permission", group=True)  # .<project
 ROBOT_FILE = Step("harbor.robot.file", "Robot account file")
 ROBOT_AUTH = Step("harbor.robot.auth", "Robot login")
 ROBOT_PUSH = Step("harbor.robot.push", "Robot push", group=True)  # .<project>
+CI_FILE = Step("harbor.ci.file", "Docker config JSON for CI")
+CI_AUTH = Step("harbor.ci.auth", "CI login")
+CI_PUSH = Step("harbor.ci.push", "CI push", group=True)  # .<project>
 DAEMON = Step("harbor.daemon", "Docker daemon")
 
 
@@ -58,6 +65,12 @@ def run_robot(ctx: Context, rec: Recorder) -> None:
     from aisg_check.checks.harbor import robot
 
     robot.run(ctx, rec)
+
+
+def run_ci(ctx: Context, rec: Recorder) -> None:
+    from aisg_check.checks.harbor import ci
+
+    ci.run(ctx, rec)
 
 
 def run_daemon(ctx: Context, rec: Recorder) -> None:
@@ -92,6 +105,17 @@ CHECKS: tuple[Check, ...] = (
         budget=8.0,
     ),
     Check(
+        id="harbor.ci",
+        component="harbor",
+        title="Harbor login for CI builds (Docker config JSON)",
+        steps=(CI_FILE, CI_AUTH, CI_PUSH),
+        run=run_ci,
+        needs=("vpn.harbor",),
+        diagnoses=DECLARED,
+        # As the robot's: /v2/, token, /v2/ with it (3) + a token per project (1 each).
+        budget=8.0,
+    ),
+    Check(
         id="harbor.daemon",
         component="harbor",
         title="Docker daemon",
@@ -100,5 +124,7 @@ CHECKS: tuple[Check, ...] = (
         diagnoses=DECLARED,
         budget=1.0,
         import_allowance_s=2.0,
+        # Building and pushing happen on a laptop; a pod's builds use kaniko or crane, no daemon.
+        laptop_only=True,
     ),
 )

@@ -1,6 +1,7 @@
-"""The layers the user's chain and the robot's share: reaching the registry, logging in, and
-push permission per project. The protocol itself is `platform.registry_v2`; this module turns
-its answers and its transport failures into results."""
+"""The layers the three identities' chains share (the user's docker login, a robot file, the
+Docker config JSON for CI): reaching the registry, logging in, and push permission per project.
+The protocol itself is `platform.registry_v2`; this module turns its answers and its transport
+failures into results."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aisg_check.check import Recorder, Step, Stop
+from aisg_check.checks.harbor import names
 from aisg_check.checks.harbor.diagnoses import (
     HARBOR_AUTH_FAILED,
     HARBOR_NO_PROJECT_ACCESS,
     HARBOR_NO_PUSH,
     HARBOR_REGISTRY_ERROR,
     HARBOR_ROBOT_AUTH_FAILED,
+    HARBOR_ROBOT_NAME_EXPANDED,
+    NOT_CONFIGURED,
     TLS_UNTRUSTED_CERT,
 )
 from aisg_check.context import Context
@@ -48,23 +52,42 @@ PUSH_ROLES = "Project Admin, Maintainer or Developer"
 _TLS_CODES = {"TLS_UNTRUSTED_CERT", "TLS_HOSTNAME_MISMATCH", "TLS_CERT_EXPIRED", "TLS_HANDSHAKE_FAILED"}
 
 
+# Where an identity comes from, which decides the fix a refusal's hint gives.
+DOCKER_LOGIN, ROBOT_FILE, AUTH_FILE = "docker login", "robot file", "auth file"
+
+
 @dataclass(frozen=True)
 class Identity:
-    """Who is checked: the user's docker login or a robot account."""
+    """Who is checked: the user's docker login, a robot account file, or the Docker config
+    JSON for CI (which holds a robot's login, or a user's)."""
 
     username: str
     password: Secret
     robot: bool = False
+    origin: str = DOCKER_LOGIN
+    file: str = ""  # the file it was read from (robot and auth files)
 
 
-def identity(ctx: Context, username: str, password: Secret, *, robot: bool = False) -> Identity:
+def identity(
+    ctx: Context,
+    username: str,
+    password: Secret,
+    *,
+    robot: bool = False,
+    origin: str = DOCKER_LOGIN,
+    file: str = "",
+) -> Identity:
     """An identity whose password the scrubber knows in every form a server may echo, Basic
     auth's base64 of `user:password` included (that matches the password's own base64 only
     when the length of `user:` happens to be a multiple of three)."""
     ctx.scrubber.add(password)
     basic = base64.b64encode(f"{username}:{password.reveal()}".encode()).decode()
     ctx.scrubber.add(basic.rstrip("="))
-    return Identity(username, password, robot)
+    return Identity(username, password, robot, origin, file)
+
+
+def is_robot(username: str) -> bool:
+    return username.startswith(names.PREFIX) or names.looks_expanded(username)
 
 
 def registry_of(ctx: Context) -> str:
@@ -135,7 +158,7 @@ def login(
     except RegistryError as exc:
         raise rec.fail(step, HARBOR_REGISTRY_ERROR, str(exc), details=details) from None
     except Refused as exc:
-        diagnosis, summary, hint = refused(registry.registry, who)
+        diagnosis, summary, hint = refused(ctx, registry.registry, who)
         raise rec.fail(
             step, diagnosis, summary, hint=hint, details={**details, "http_status": exc.status}
         ) from None
@@ -143,14 +166,28 @@ def login(
     rec.ok(step, f"Logged in to {registry.registry} as {kind} {who.username}", details={**details, **facts})
 
 
-def refused(registry: str, who: Identity) -> tuple[Diagnosis, str, str]:
+def refused(ctx: Context, registry: str, who: Identity) -> tuple[Diagnosis, str, str]:
     """Diagnosis, summary and a hint naming this registry and account, for a refused login."""
+    if names.looks_expanded(who.username):
+        then = f" Then write that name into {who.file}." if who.origin == ROBOT_FILE else ""
+        if who.origin == AUTH_FILE:
+            then = f" Then rebuild the `auth` in {who.file}: {REBUILD}."
+        summary = f"{registry} refused {who.username}. {names.expanded_summary(who.username, _projects(ctx))}"
+        hint = names.quoting_hint(registry, who.username, _projects(ctx)) + then
+        return HARBOR_ROBOT_NAME_EXPANDED, summary, hint
+    if who.origin == AUTH_FILE:
+        kind = "robot account" if who.robot else "user"
+        summary = f"{registry} refused {kind} {who.username} from the Docker config JSON {who.file}"
+        hint = (
+            "The secret in it is not the current one (refreshed, or the robot disabled, deleted or expired). "
+            f"Get the current secret from the project's admin or {CONTACT_MLOPS}, rebuild the `auth` "
+            f"({REBUILD}) and update the CI file variable HARBOR_DOCKER_CONFIG_JSON or the Secret."
+        )
+        return (HARBOR_ROBOT_AUTH_FAILED if who.robot else HARBOR_AUTH_FAILED), summary, hint
     if who.robot:
         note = ""
-        if not who.username.startswith("robot$"):
-            note = (
-                f" The name {who.username} lacks the `robot$` prefix: a shell probably expanded `$...` in it."
-            )
+        if not who.username.startswith(names.PREFIX):
+            note = f" The name {who.username} lacks the `robot$` prefix Harbor gives every robot."
         hint = (
             f"Use the name and secret from the latest robot file; on a command line quote the name: "
             f"`docker login {registry} -u 'robot$<project>+<name>'`. Still refused: ask {CONTACT_MLOPS}."
@@ -163,6 +200,54 @@ def refused(registry: str, who: Identity) -> tuple[Diagnosis, str, str]:
         f"profile page (https://{registry}, top right, User Profile). Still refused: ask {CONTACT_MLOPS}."
     )
     return HARBOR_AUTH_FAILED, f"{registry} refused the login of {who.username} stored by docker login", hint
+
+
+# How to make a Docker config JSON's `auth` (no trailing newline, no line wrapping).
+REBUILD = "`printf '%s' '<name>:<secret>' | base64 -w0`"
+
+
+def _projects(ctx: Context) -> tuple[str, ...]:
+    return tuple(ctx.settings.harbor.projects)
+
+
+def challenge(ctx: Context, rec: Recorder, client: RegistryClient, step: Step) -> Challenge:
+    """The registry's challenge for a chain without a TLS row of its own (a robot's, the CI
+    file's): a failure is that chain's login failure."""
+    import httpx
+
+    details = {"registry": client.registry}
+    try:
+        return client.challenge()
+    except httpx.HTTPError as exc:
+        raise transport(ctx, rec, step, exc, client.registry, details) from None
+    except RegistryError as exc:
+        raise rec.fail(step, HARBOR_REGISTRY_ERROR, str(exc), details=details) from None
+
+
+def projects_for(ctx: Context, username: str) -> tuple[str, ...]:
+    """Configured projects, else the one a Harbor 2.2+ project robot is named after:
+    robot$<project>+<name>."""
+    if ctx.settings.harbor.projects:
+        return tuple(ctx.settings.harbor.projects)
+    project, plus, name = username.removeprefix(names.PREFIX).partition("+")
+    return (project,) if username.startswith(names.PREFIX) and project and plus and name else ()
+
+
+def service_chain(ctx: Context, rec: Recorder, who: Identity, auth: Step, push_step: Step, hint: str) -> None:
+    """A robot's or the CI file's chain past its file: the registry's challenge and the login at
+    `auth`, then push permission per project under the group `push_step`."""
+    rec.require("vpn.harbor")
+    with ctx.http(timeout=rec.step_timeout(ctx.timeout)) as http:
+        registry = client(ctx, rec, http, registry_of(ctx))
+        asked = challenge(ctx, rec, registry, auth)
+        login(ctx, rec, registry, asked, who, auth)
+        projects = projects_for(ctx, who.username)
+        if not projects:
+            summary = f"No project to check {who.username}'s push rights for"
+            rec.skip(push_step, NOT_CONFIGURED, summary, hint=hint)
+            return
+        for project in projects:
+            push(ctx, rec, registry, asked, who, project, f"{push_step.id}.{project}")
 
 
 def push(
@@ -237,7 +322,7 @@ def _granted(
     except RegistryError as exc:
         rec.fail(step, HARBOR_REGISTRY_ERROR, str(exc), details=details, title=title)
     except Refused as exc:
-        diagnosis, summary, hint = refused(registry.registry, who)
+        diagnosis, summary, hint = refused(ctx, registry.registry, who)
         refusal = {**details, "http_status": exc.status}
         rec.fail(step, diagnosis, summary, hint=hint, details=refusal, title=title)
     else:

@@ -3,12 +3,15 @@ failure comes through `net.failures`, declared in `__init__.py` with NETWORK_DIA
 
 from __future__ import annotations
 
-from aisg_check.diagnoses import NOT_CONFIGURED, TLS_UNTRUSTED_CERT
+from aisg_check.diagnoses import NOT_APPLICABLE, NOT_CONFIGURED, TLS_UNTRUSTED_CERT
 from aisg_check.model import CONTACT_MLOPS, Diagnosis
 
 __all__ = [
     "DOCKER_DAEMON_UNAVAILABLE",
     "HARBOR_AUTH_FAILED",
+    "HARBOR_AUTH_FILE_HELPER",
+    "HARBOR_AUTH_FILE_INVALID",
+    "HARBOR_AUTH_FILE_NO_LOGIN",
     "HARBOR_CREDHELPER_FAILED",
     "HARBOR_DOCKER_CONFIG_INVALID",
     "HARBOR_NOT_LOGGED_IN",
@@ -17,8 +20,11 @@ __all__ = [
     "HARBOR_REGISTRY_ERROR",
     "HARBOR_ROBOT_AUTH_FAILED",
     "HARBOR_ROBOT_EXPIRED",
+    "HARBOR_ROBOT_EXPIRES_SOON",
     "HARBOR_ROBOT_FILE_INVALID",
+    "HARBOR_ROBOT_NAME_EXPANDED",
     "HARBOR_USERNAME_HAS_DOMAIN",
+    "NOT_APPLICABLE",
     "NOT_CONFIGURED",
     "TLS_UNTRUSTED_CERT",
 ]
@@ -113,12 +119,66 @@ HARBOR_ROBOT_EXPIRED = Diagnosis(
     "or extend its expiry, and use the new file.",
     CONTACT_MLOPS,
 )
+HARBOR_ROBOT_EXPIRES_SOON = Diagnosis(
+    "HARBOR_ROBOT_EXPIRES_SOON",
+    "Robot account expires soon",
+    "The robot account's `expires_at` falls within expiry_warning_days (default 14); from then on "
+    "Harbor refuses it and every pipeline, build and pull that uses it fails.",
+    "Ask the project's admin (or the MLOps team) to extend it before then: in Harbor, Projects → <project> "
+    "→ Robot Accounts → select the robot → Action → Edit → a new expiration time (the secret stays the "
+    "same). A system robot is under Administration → Robot Accounts. If they refresh the secret instead, "
+    "update every file and CI variable that holds it.",
+    CONTACT_MLOPS,
+)
+HARBOR_ROBOT_NAME_EXPANDED = Diagnosis(
+    "HARBOR_ROBOT_NAME_EXPANDED",
+    "Robot name lost its `$` to a shell",
+    "The name in use starts with `robot` but has no `$` (`robot+ci`, `robot-team+ci`, `robot`): Harbor "
+    "names robots `robot$<project>+<name>`, and typed unquoted in bash, zsh or PowerShell (or in a GitLab "
+    "CI/CD variable that expands references) `$<project>` is replaced by an empty variable. Harbor "
+    "knows no account by the name that is left.",
+    "Quote the name in single quotes: bash and zsh `docker login registry.aisingapore.net -u "
+    "'robot$<project>+<name>'`, PowerShell the same (in double quotes escape the dollar: "
+    '"robot`$<project>+<name>"); in a GitLab CI/CD variable clear "Expand variable reference".',
+)
+HARBOR_AUTH_FILE_INVALID = Diagnosis(
+    "HARBOR_AUTH_FILE_INVALID",
+    "Docker config JSON for CI unusable",
+    "The Docker config JSON named by harbor.auth_file (HARBOR_DOCKER_CONFIG_JSON) is missing, not a "
+    'small regular file of JSON, not shaped as `{"auths": {...}}`, or its `auth` is not standard base64 '
+    "of user:secret (a secret encoded with its trailing newline, by `echo` instead of `printf '%s'`, is "
+    "one). Builders such as kaniko and crane read the same file and fail on it too.",
+    'Write it as `{"auths": {"registry.aisingapore.net": {"auth": "<base64 of user:secret>"}}}`, '
+    "the auth made with `printf '%s' 'robot$<project>+<name>:<secret>' | base64 -w0`, and update the CI "
+    "file variable or the Secret that holds it.",
+    CONTACT_MLOPS,
+)
+HARBOR_AUTH_FILE_NO_LOGIN = Diagnosis(
+    "HARBOR_AUTH_FILE_NO_LOGIN",
+    "Docker config JSON has no login for the registry",
+    "The Docker config JSON for CI holds no inline login for the registry: no `auths` entry for it, an "
+    "empty entry (the login was in a credential store where it was made), or an identity token, which "
+    "Harbor does not issue.",
+    'Add an entry with an inline `auth` for registry.aisingapore.net: `{"auths": '
+    '{"registry.aisingapore.net": {"auth": "<base64 of user:secret>"}}}`.',
+)
+HARBOR_AUTH_FILE_HELPER = Diagnosis(
+    "HARBOR_AUTH_FILE_HELPER",
+    "Docker config JSON for CI names a credential helper",
+    "The Docker config JSON for CI names a credential helper for the registry (`credsStore`, or a "
+    "`credHelpers` entry): Docker then asks `docker-credential-<name>` instead of reading `auths`, and "
+    "builders in CI and pods (kaniko, crane) run no credential helper, so they cannot log in with it. "
+    "This happens when a laptop's ~/.docker/config.json is copied into a CI variable.",
+    'Remove `credsStore` and `credHelpers` from the file and put the login inline: `{"auths": '
+    '{"registry.aisingapore.net": {"auth": "<base64 of user:secret>"}}}`.',
+)
 HARBOR_ROBOT_AUTH_FAILED = Diagnosis(
     "HARBOR_ROBOT_AUTH_FAILED",
     "Registry refused the robot account",
-    "The registry refused the robot's name and secret: the secret was refreshed, the robot was "
-    "disabled or deleted, or the name lost its `robot$` prefix to a shell that expanded `$...`.",
-    "Use the name and secret from the latest file; quote the name in single quotes on a command line "
+    "The registry refused the robot's name and secret: the secret was refreshed, or the robot was "
+    "disabled, deleted or expired. (A name that lost its `$...` to a shell is HARBOR_ROBOT_NAME_EXPANDED.)",
+    "Use the name and secret from the latest robot file, and update the CI variable or Secret that holds "
+    "them; quote the name in single quotes on a command line "
     "(`docker login -u 'robot$project+name' registry.aisingapore.net`).",
     CONTACT_MLOPS,
 )

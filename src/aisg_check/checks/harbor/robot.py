@@ -1,29 +1,32 @@
-"""`harbor.robot`: a robot account's `.json` file, as Harbor exports it (file and expiry →
-login → push permission per project). Independent of the user's own docker login."""
+"""`harbor.robot`: a robot account's `.json` file, as Harbor exports it (file, name and expiry →
+login → push permission per project). Independent of the user's own docker login.
+
+The file's `expires_at` is the robot's lifetime: recorded as a `Credential` on the file's row
+(the table's Credentials section, the JSON, the fleet's expiry metric), a warning within
+`expiry_warning_days`, a failure once past."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from aisg_check import lifetimes
 from aisg_check.check import Recorder
-from aisg_check.checks.harbor import ROBOT_AUTH, ROBOT_FILE, ROBOT_PUSH, access
+from aisg_check.checks.harbor import ROBOT_AUTH, ROBOT_FILE, ROBOT_PUSH, access, names
 from aisg_check.checks.harbor.diagnoses import (
-    HARBOR_REGISTRY_ERROR,
     HARBOR_ROBOT_EXPIRED,
+    HARBOR_ROBOT_EXPIRES_SOON,
     HARBOR_ROBOT_FILE_INVALID,
+    HARBOR_ROBOT_NAME_EXPANDED,
     NOT_CONFIGURED,
 )
 from aisg_check.context import Context
+from aisg_check.model import CONTACT_MLOPS, Credential
 from aisg_check.platform import dockerconfig
-from aisg_check.platform.registry_v2 import Challenge, RegistryClient, RegistryError
 from aisg_check.secrets import Secret
 
-# robot$<project>+<name>: a Harbor 2.2+ robot of one project.
-_PROJECT_ROBOT = r"robot\$([^+]+)\+.+"
 _MAX_NAME = 512  # far past any robot name Harbor gives
 
 
@@ -43,24 +46,11 @@ def run(ctx: Context, rec: Recorder) -> None:
         rec.skip(ROBOT_FILE, NOT_CONFIGURED, "No robot account file to check (harbor.robot_file)", hint=hint)
         rec.skip(ROBOT_AUTH, NOT_CONFIGURED, "No robot account to log in with (harbor.robot_file)", hint=hint)
         return
-    robot = _file(ctx, rec, ctx.path(setting))
-    who = access.identity(ctx, robot.name, robot.secret, robot=True)
-    rec.require("vpn.harbor")
-    with ctx.http(timeout=rec.step_timeout(ctx.timeout)) as http:
-        client = access.client(ctx, rec, http, registry)
-        challenge = _challenge(ctx, rec, client)
-        access.login(ctx, rec, client, challenge, who, ROBOT_AUTH)
-        projects = _projects(ctx, robot)
-        if not projects:
-            rec.skip(
-                ROBOT_PUSH,
-                NOT_CONFIGURED,
-                f"No project to check {robot.name}'s push rights for",
-                hint="Name the project: `aisg-check harbor --project NAME --robot-file FILE.json`.",
-            )
-            return
-        for project in projects:
-            access.push(ctx, rec, client, challenge, who, project, f"{ROBOT_PUSH.id}.{project}")
+    path = ctx.path(setting)
+    robot = _file(ctx, rec, path)
+    who = access.identity(ctx, robot.name, robot.secret, robot=True, origin=access.ROBOT_FILE, file=str(path))
+    hint = "Name the project: `aisg-check harbor --project NAME --robot-file FILE.json`."
+    access.service_chain(ctx, rec, who, ROBOT_AUTH, ROBOT_PUSH, hint)
 
 
 def read_robot_file(path: Path) -> RobotFile | str:
@@ -94,44 +84,80 @@ def _when(epoch: int) -> str | None:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def _expiry(robot: RobotFile) -> datetime | None:
+    """The moment the robot expires; None for never (-1, absent, or past the year 9999)."""
+    if robot.expires_at is None or robot.expires_at < 0:
+        return None
+    try:
+        return datetime.fromtimestamp(robot.expires_at, timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def _file(ctx: Context, rec: Recorder, path: Path) -> RobotFile:
     robot = read_robot_file(path)
     if isinstance(robot, str):
         raise rec.fail(ROBOT_FILE, HARBOR_ROBOT_FILE_INVALID, robot, details={"file": str(path)})
     ctx.scrubber.add(robot.secret)
     details: dict[str, Any] = {"file": str(path), "name": robot.name, "format": robot.format}
-    expiry = "never expires"
-    if robot.expires_at is not None and robot.expires_at >= 0:
-        when = _when(robot.expires_at)
-        details["expires_at"] = when or "after the year 9999"
-        if robot.expires_at <= ctx.now().timestamp():
+    expires = _expiry(robot)
+    # Only a file that says when (or -1, never) has a lifetime to report; an old export without
+    # `expires_at` says nothing either way.
+    known = robot.expires_at is not None
+    credentials = [_credential(robot, expires, path)] if known else []
+    expiry, lifetime = "never expires", lifetimes.judge(ctx, expires)
+    if expires is not None:
+        when = _when(robot.expires_at or 0)
+        details.update(expires_at=when, expires_in_days=lifetime.days_left)
+        if lifetime.verdict is lifetimes.Verdict.EXPIRED:
             expired = f"Robot account {robot.name} expired on {when}"
-            raise rec.fail(ROBOT_FILE, HARBOR_ROBOT_EXPIRED, expired, details=details)
-        expiry = f"expires {when}" if when else "expires after the year 9999, as good as never"
-    note = ""
-    if not robot.name.startswith("robot$"):
-        note = " (the name lacks the `robot$` prefix: was `$...` expanded by a shell?)"
-    rec.ok(ROBOT_FILE, f"Robot account {robot.name} from {path.name}, {expiry}{note}", details=details)
+            raise rec.fail(
+                ROBOT_FILE, HARBOR_ROBOT_EXPIRED, expired, details=details, credentials=credentials
+            )
+        expiry = f"expires {when} ({lifetime.phrase()})"
+    elif robot.expires_at is not None and robot.expires_at >= 0:
+        details["expires_at"] = "after the year 9999"
+        expiry = "expires after the year 9999, as good as never"
+    summary = f"Robot account {robot.name} from {path.name}, {expiry}"
+    projects = ctx.settings.harbor.projects
+    if names.looks_expanded(robot.name):
+        rec.warn(
+            ROBOT_FILE,
+            HARBOR_ROBOT_NAME_EXPANDED,
+            f"{names.expanded_summary(robot.name, projects)} ({path.name}, {expiry})",
+            hint=names.quoting_hint(access.registry_of(ctx), robot.name, projects)
+            + f" Then write that name into {path}.",
+            details=details,
+            credentials=credentials,
+        )
+    elif lifetime.verdict is lifetimes.Verdict.SOON:
+        rec.warn(
+            ROBOT_FILE,
+            HARBOR_ROBOT_EXPIRES_SOON,
+            summary,
+            hint=renewal_hint(robot.name, _when(robot.expires_at or 0) or "then"),
+            details=details,
+            credentials=credentials,
+        )
+    else:
+        rec.ok(ROBOT_FILE, summary, details=details, credentials=credentials)
     return robot
 
 
-def _challenge(ctx: Context, rec: Recorder, client: RegistryClient) -> Challenge:
-    """The registry's challenge; the robot's chain has no TLS row, so a failure is the login's."""
-    import httpx
-
-    details = {"registry": client.registry}
-    try:
-        return client.challenge()
-    except httpx.HTTPError as exc:
-        raise access.transport(ctx, rec, ROBOT_AUTH, exc, client.registry, details) from None
-    except RegistryError as exc:
-        raise rec.fail(ROBOT_AUTH, HARBOR_REGISTRY_ERROR, str(exc), details=details) from None
+def _credential(robot: RobotFile, expires: datetime | None, path: Path) -> Credential:
+    return Credential("harbor_robot", f"Harbor robot {robot.name}", expires, str(path), owner=robot.name)
 
 
-def _projects(ctx: Context, robot: RobotFile) -> tuple[str, ...]:
-    """Configured projects, else the one a Harbor 2.2+ project robot is named after:
-    robot$<project>+<name>."""
-    if ctx.settings.harbor.projects:
-        return ctx.settings.harbor.projects
-    match = re.fullmatch(_PROJECT_ROBOT, robot.name)  # compiled on first use, not at import
-    return (match.group(1),) if match else ()
+def renewal_hint(name: str, when: str) -> str:
+    """Who renews a robot and where: its project's admin in Harbor (or the MLOps team)."""
+    project, plus, _ = name.removeprefix(names.PREFIX).partition("+")
+    where = (
+        f"Projects → {project} → Robot Accounts"
+        if name.startswith(names.PREFIX) and plus
+        else "Administration → Robot Accounts (a system robot) or Projects → <project> → Robot Accounts"
+    )
+    return (
+        f"Ask the project's admin or {CONTACT_MLOPS} to extend {name} before {when}: in Harbor, {where}, "
+        "select it → Action → Edit → a new expiration time (the secret stays the same). If they refresh "
+        "the secret instead, replace this file and every CI variable or Secret that holds the secret."
+    )

@@ -1,18 +1,32 @@
 """`harbor.user`: the user's `docker login`, layer by layer (stored login → username → TLS →
-login → push permission per project)."""
+login → push permission per project).
+
+Where a Docker config JSON for CI is set (`harbor.auth_file`, checked by `harbor.ci`), a person's
+own login is not expected: in a pod this check does not apply, and in a CI job or on a laptop a
+missing login is a skip pointing at `harbor.ci` rather than a failure."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aisg_check.check import Recorder
-from aisg_check.checks.harbor import USER_AUTH, USER_CREDENTIALS, USER_PUSH, USER_TLS, USER_USERNAME, access
+from aisg_check.check import Recorder, Stop
+from aisg_check.checks.harbor import (
+    USER_AUTH,
+    USER_CREDENTIALS,
+    USER_PUSH,
+    USER_TLS,
+    USER_USERNAME,
+    access,
+    names,
+)
 from aisg_check.checks.harbor.diagnoses import (
     HARBOR_CREDHELPER_FAILED,
     HARBOR_DOCKER_CONFIG_INVALID,
     HARBOR_NOT_LOGGED_IN,
     HARBOR_REGISTRY_ERROR,
+    HARBOR_ROBOT_NAME_EXPANDED,
     HARBOR_USERNAME_HAS_DOMAIN,
+    NOT_APPLICABLE,
     NOT_CONFIGURED,
 )
 from aisg_check.context import Context
@@ -25,8 +39,13 @@ def run(ctx: Context, rec: Recorder) -> None:
     if not registry:
         rec.skip(USER_CREDENTIALS, NOT_CONFIGURED, "No registry configured (harbor.registry)")
         return
+    if ctx.in_cluster and ctx.settings.harbor.auth_file:
+        why = "Not applicable in a pod: the Docker config JSON of harbor.auth_file is its login (harbor.ci)"
+        for step in (USER_CREDENTIALS, USER_USERNAME, USER_TLS, USER_AUTH, USER_PUSH):
+            rec.skip(step, NOT_APPLICABLE, why)
+        return
     who = _credentials(ctx, rec, registry)
-    _username(rec, registry, who)
+    _username(ctx, rec, registry, who)
     # The client first: building it imports httpx, which overlaps the probe's network wait.
     with ctx.http(timeout=rec.step_timeout(ctx.timeout)) as http:
         client = access.client(ctx, rec, http, registry)
@@ -79,6 +98,8 @@ def _credentials(ctx: Context, rec: Recorder, registry: str) -> access.Identity:
         )
         if found.store:
             where += f" nor in docker-credential-{found.store}"
+        if ctx.settings.harbor.auth_file:
+            raise _checked_elsewhere(ctx, rec, where, details)
         raise rec.fail(
             USER_CREDENTIALS,
             HARBOR_NOT_LOGGED_IN,
@@ -104,8 +125,30 @@ def _credentials(ctx: Context, rec: Recorder, registry: str) -> access.Identity:
     return who
 
 
-def _username(rec: Recorder, registry: str, who: access.Identity) -> None:
+def _checked_elsewhere(ctx: Context, rec: Recorder, where: str, details: dict[str, Any]) -> Stop:
+    """No login of the user's own, where a Docker config JSON for CI is what logs in: a skip of
+    this chain (each later step skipped too), not a failure; `harbor.ci` checks that file."""
+    file = ctx.settings.harbor.auth_file
+    summary = f"Not checked: {where}; the Docker config JSON {file} is checked instead (harbor.ci)"
+    rec.skip(USER_CREDENTIALS, NOT_CONFIGURED, summary, details={**details, "auth_file": file})
+    for step in (USER_USERNAME, USER_TLS, USER_AUTH, USER_PUSH):
+        rec.skip(step, NOT_CONFIGURED, "Not checked: no docker login of your own")
+    return Stop(USER_CREDENTIALS.id)
+
+
+def _username(ctx: Context, rec: Recorder, registry: str, who: access.Identity) -> None:
     details = {"username": who.username}
+    if names.looks_expanded(who.username):
+        projects = ctx.settings.harbor.projects
+        # A warning, not a stop: the login layer below says whether Harbor took it.
+        rec.warn(
+            USER_USERNAME,
+            HARBOR_ROBOT_NAME_EXPANDED,
+            names.expanded_summary(who.username, projects),
+            hint=names.quoting_hint(registry, who.username, projects),
+            details=details,
+        )
+        return
     if "@" not in who.username:
         rec.ok(
             USER_USERNAME, f"Username {who.username} has no email domain, as Harbor expects", details=details

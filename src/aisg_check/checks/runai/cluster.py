@@ -19,7 +19,7 @@ from aisg_check.checks.runai.diagnoses import (
     KUBE_UNAUTHORIZED,
     NOT_CONFIGURED,
 )
-from aisg_check.checks.runai.steps import STEP_CLUSTER, STEP_IDENTITY, STEP_PERMISSION, login_hint
+from aisg_check.checks.runai.steps import STEP_CLUSTER, STEP_IDENTITY, STEP_PERMISSION
 from aisg_check.context import Context
 from aisg_check.diagnoses import ENDPOINT_HTTP_ERROR, ENDPOINT_UNEXPECTED_ANSWER, TLS_UNTRUSTED_CERT
 from aisg_check.model import CONTACT_MLOPS
@@ -45,11 +45,14 @@ class Session:
 
     ctx: Context
     rec: Recorder
-    config: kubeconfig.Kubeconfig
     sel: kubeconfig.Selection
     cred: Credential
     anonymous: ApiClient
     api: ApiClient
+    # How to get a credential the cluster accepts (asked only when it refuses one); in a pod
+    # it is the pod's service account, whose fixes are the operator's.
+    relogin: Callable[[], str]
+    in_cluster: bool = False
 
     def timeout(self) -> tuple[float, float]:
         t = self.rec.step_timeout(self.ctx.timeout)
@@ -58,18 +61,25 @@ class Session:
 
 @contextmanager
 def connect(
-    ctx: Context, rec: Recorder, config: kubeconfig.Kubeconfig, sel: kubeconfig.Selection, cred: Credential
+    ctx: Context,
+    rec: Recorder,
+    sel: kubeconfig.Selection,
+    cred: Credential,
+    *,
+    relogin: Callable[[], str],
+    in_cluster: bool = False,
 ) -> Iterator[Session]:
     connections = client.pool(ctx, sel, client.tls_context(ctx, rec, sel, cred))
     try:
         yield Session(
             ctx,
             rec,
-            config,
             sel,
             cred,
             client.api_client(sel, None, connections),
             client.api_client(sel, cred, connections),
+            relogin,
+            in_cluster,
         )
     finally:
         connections.clear()
@@ -114,7 +124,13 @@ def _transport(s: Session, step: Step, exc: BaseException, details: dict[str, An
     failure = transport_failure(s.ctx, exc, s.sel.server, fallback=KUBE_API_UNREACHABLE)
     hint = None
     own_ca = s.sel.cluster.get("certificate-authority-data") or s.sel.cluster.get("certificate-authority")
-    if failure.diagnosis is TLS_UNTRUSTED_CERT and own_ca:
+    if failure.diagnosis is TLS_UNTRUSTED_CERT and s.in_cluster:
+        hint = (
+            f"The pod's {s.sel.cluster_file} does not sign the API server's certificate: the service "
+            "account's CA and the API at KUBERNETES_SERVICE_HOST are not of one cluster (a proxy in the "
+            f"way, or a mount from elsewhere); ask {CONTACT_MLOPS}."
+        )
+    elif failure.diagnosis is TLS_UNTRUSTED_CERT and own_ca:
         hint = (
             "The kubeconfig's certificate authority does not match the cluster's certificate; get a fresh "
             f"kubeconfig from {CONTACT_MLOPS}, or set ca_bundle if a proxy re-signs TLS."
@@ -129,8 +145,8 @@ def _http_error(s: Session, step: Step, what: str, status: int, details: dict[st
             KUBE_UNAUTHORIZED,
             f"{s.sel.server} rejects the {s.cred.kind} credential of user '{s.sel.user_name}' "
             "(401 Unauthorized)",
-            hint=f"Log in again: `{login_hint(s.ctx, s.config)}`; "
-            f"if it persists, ask {CONTACT_MLOPS} whether your account is enabled on the cluster.",
+            hint=f"{s.relogin()}; if it persists, ask {CONTACT_MLOPS} whether "
+            f"{'the service account' if s.in_cluster else 'your account'} is enabled on the cluster.",
             details={**details, "auth": s.cred.kind, "token_user": s.cred.username},
         )
     if status >= 500:
@@ -204,15 +220,19 @@ def identity(s: Session) -> str | None:
             STEP_IDENTITY,
             KUBE_ANONYMOUS,
             f"{s.sel.server} sees you as {ANONYMOUS}: no credential reached the cluster",
-            hint=f"`{login_hint(s.ctx, s.config)}`; behind a proxy, add the cluster to NO_PROXY.",
+            hint=f"{s.relogin()}; behind a proxy, add the cluster to NO_PROXY.",
             details=details,
         )
     s.rec.ok(STEP_IDENTITY, f"The cluster sees you as {username}", details=details)
     return str(username)
 
 
-def namespace(ctx: Context, sel: kubeconfig.Selection) -> str | None:
+def namespace(ctx: Context, sel: kubeconfig.Selection, *, in_cluster: bool = False) -> str | None:
+    """In a pod, the service account's own namespace; else --namespace, runai-<project>, or the
+    context's namespace."""
     runai = ctx.settings.runai
+    if in_cluster and sel.namespace:
+        return sel.namespace
     if runai.namespace:
         return runai.namespace
     if runai.project:
@@ -248,7 +268,7 @@ def _allowed(s: Session, ns: str, verb: str, group: str, resource: str) -> bool:
 
 
 def permission(s: Session, who: str | None) -> None:
-    ns = namespace(s.ctx, s.sel)
+    ns = namespace(s.ctx, s.sel, in_cluster=s.in_cluster)
     if not ns:
         s.rec.skip(
             STEP_PERMISSION,
@@ -265,13 +285,28 @@ def permission(s: Session, who: str | None) -> None:
         (allowed if _allowed(s, ns, verb, group, resource) else denied).append(what)
     details = {"namespace": ns, "allowed": allowed, "denied": denied, "username": who}
     if denied:
-        project = s.ctx.settings.runai.project or ns.removeprefix("runai-")
         raise s.rec.fail(
             STEP_PERMISSION,
             KUBE_FORBIDDEN,
             f"{who or 'You'} may not {', '.join(denied)} in namespace {ns}",
-            hint=f"Ask {CONTACT_MLOPS} to add {who or 'you'} to the Run:ai project "
-            f"'{project}' (namespace {ns}); check --project/--namespace if you meant another one.",
+            hint=_forbidden_hint(s, who, ns),
             details=details,
         )
     s.rec.ok(STEP_PERMISSION, f"{who or 'You'} may {', '.join(allowed)} in namespace {ns}", details=details)
+
+
+def _forbidden_hint(s: Session, who: str | None, ns: str) -> str:
+    if s.in_cluster:
+        rules = ", ".join(
+            f"{verb} {resource}{'.' + group if group else ''}" for verb, group, resource in REQUIRED
+        )
+        return (
+            f"Bind the pod's service account {who or ''} to a Role granting {rules} in namespace {ns}: the "
+            "fleet deployment's Role and RoleBinding (deploy/base/role.yaml, rolebinding.yaml) do, applied "
+            f"with `kubectl apply -k deploy/overlays/<project>`; ask {CONTACT_MLOPS} if you cannot."
+        )
+    project = s.ctx.settings.runai.project or ns.removeprefix("runai-")
+    return (
+        f"Ask {CONTACT_MLOPS} to add {who or 'you'} to the Run:ai project '{project}' (namespace {ns}); "
+        "check --project/--namespace if you meant another one."
+    )

@@ -1,28 +1,40 @@
-"""Layer 1, `runai.kubeconfig`: the file(s) kubectl would read, the context, its cluster and user."""
+"""Layer 1, `runai.kubeconfig`: the file(s) kubectl would read, the context, its cluster and user.
+With Run:ai's improved CLI a kubeconfig is needed only for kubectl: none at all is no fault then."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from aisg_check.check import Recorder
-from aisg_check.checks.runai.diagnoses import KUBE_CONTEXT_MISSING, KUBECONFIG_INVALID, KUBECONFIG_MISSING
-from aisg_check.checks.runai.steps import STEP_KUBECONFIG, login_hint
+from aisg_check.check import Recorder, Stop
+from aisg_check.checks.runai import generation
+from aisg_check.checks.runai.diagnoses import (
+    KUBE_CONTEXT_MISSING,
+    KUBECONFIG_INVALID,
+    KUBECONFIG_MISSING,
+    NOT_CONFIGURED,
+)
+from aisg_check.checks.runai.steps import CLUSTER_STEPS, STEP_KUBECONFIG, login_hint
 from aisg_check.context import Context
 from aisg_check.model import CONTACT_MLOPS
 from aisg_check.platform import kubeconfig
+from aisg_check.platform.kubeconfig import DEFAULT_SOURCE
 
 
 def resolve(ctx: Context, rec: Recorder) -> tuple[kubeconfig.Kubeconfig, kubeconfig.Selection]:
     paths, source = kubeconfig.candidate_paths(ctx)
     try:
         config = kubeconfig.load(ctx)
+        # Only where none was named: a --kubeconfig or KUBECONFIG that points nowhere is a mistake.
+        if not config.paths and source == DEFAULT_SOURCE and _improved(ctx, rec):
+            raise _not_needed(ctx, rec, paths)
         if not config.paths:
             raise rec.fail(
                 STEP_KUBECONFIG,
                 KUBECONFIG_MISSING,
                 f"No kubeconfig at {', '.join(map(str, paths))} (from {source})",
                 hint=f"Save the kubeconfig from the MLOps team as {paths[0]} (or `export KUBECONFIG=/path/"
-                f"to/kubeconfig`), then run `{login_hint(ctx, config)}`.",
+                f"to/kubeconfig`), then run `{login_hint(ctx, config, improved=_improved(ctx, rec))}`.",
                 details={"looked_at": [str(p) for p in paths], "source": source},
             )
         sel = kubeconfig.select(ctx, config)
@@ -37,6 +49,27 @@ def resolve(ctx: Context, rec: Recorder) -> tuple[kubeconfig.Kubeconfig, kubecon
         raise _context_missing(rec, config, exc) from None
     rec.ok(STEP_KUBECONFIG, _summary(sel), details=_details(config, sel, source))
     return config, sel
+
+
+def _improved(ctx: Context, rec: Recorder) -> bool:
+    return generation.of_user(ctx, rec.step_timeout(ctx.timeout)) == generation.IMPROVED
+
+
+def _not_needed(ctx: Context, rec: Recorder, paths: tuple[Path, ...]) -> Stop:
+    """The improved CLI logs in to the control plane: without kubectl there is no kubeconfig to
+    check, and that is no fault (`runai.cli` checks the CLI's own login)."""
+    rec.skip(
+        STEP_KUBECONFIG,
+        NOT_CONFIGURED,
+        f"No kubeconfig at {', '.join(map(str, paths))}, and none needed: Run:ai's improved CLI logs in "
+        "to the control plane (runai.cli checks it); only kubectl needs a kubeconfig",
+        hint=f"To use kubectl too: save the kubeconfig from {CONTACT_MLOPS} as {paths[0]}, then "
+        f"`{login_hint(ctx, None, improved=True)}`.",
+        details={"looked_at": [str(p) for p in paths], "cli": generation.IMPROVED},
+    )
+    for step in CLUSTER_STEPS[1:]:
+        rec.skip(step, NOT_CONFIGURED, "Not checked: no kubeconfig (kubectl is not set up)")
+    return Stop(STEP_KUBECONFIG.id)
 
 
 def _context_missing(

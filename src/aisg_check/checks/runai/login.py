@@ -6,16 +6,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from aisg_check.check import Recorder, Stop
+from aisg_check.checks.runai import expiries, generation
 from aisg_check.checks.runai.diagnoses import (
     KUBECONFIG_INVALID,
     RUNAI_ISSUER_UNREACHABLE,
     RUNAI_NOT_LOGGED_IN,
+    RUNAI_REFRESH_TOKEN_EXPIRES_SOON,
     RUNAI_TOKEN_EXPIRED,
     RUNAI_TOKEN_EXPIRES_SOON,
     RUNAI_WRONG_REALM,
 )
 from aisg_check.checks.runai.steps import STEP_LOGIN, login_hint
 from aisg_check.context import Context
+from aisg_check.lifetimes import Verdict
 from aisg_check.model import CONTACT_MLOPS
 from aisg_check.net.failures import transport_failure
 from aisg_check.platform import kubeauth, kubeconfig
@@ -25,29 +28,52 @@ from aisg_check.secrets import shown
 EXPIRES_SOON_S = 3600.0
 
 
+def relogin(ctx: Context, rec: Recorder, config: kubeconfig.Kubeconfig | None) -> str:
+    """The exact way to log in again, in backticks: with the improved CLI, `runai login` and then
+    `runai kubeconfig set`. Asked only when a hint needs it (it may run `runai version`)."""
+    cli = generation.of_user(ctx, rec.step_timeout(ctx.timeout))
+    return f"`{login_hint(ctx, config, improved=cli == generation.IMPROVED)}`"
+
+
 def obtain(
     ctx: Context, rec: Recorder, config: kubeconfig.Kubeconfig, sel: kubeconfig.Selection
 ) -> Credential:
-    hint = f"`{login_hint(ctx, config)}`"
     try:
-        cred = _credential(ctx, rec, sel, hint)
+        cred = _credential(ctx, rec, config, sel)
     except kubeauth.AuthError as exc:
         raise _failed(ctx, rec, config, sel, exc) from None
+    found = expiries.of(ctx, sel, cred)
+    refresh = expiries.refresh_token(ctx, cred)
     if cred.session_left_s is not None and cred.session_left_s < EXPIRES_SOON_S:
         minutes = max(0, round(cred.session_left_s / 60))
         rec.warn(
             STEP_LOGIN,
             RUNAI_TOKEN_EXPIRES_SOON,
             f"Logged in as {cred.username}, but the login ends in {minutes} min",
-            hint=f"Log in again now: {hint}.",
+            hint=f"Log in again now: {relogin(ctx, rec, config)}.",
             details={**cred.details, "session_expires_in_s": round(cred.session_left_s)},
+            credentials=found,
+        )
+    elif refresh is not None and refresh.verdict is Verdict.SOON:
+        # The id-token is renewed with the refresh-token (expiring within the hour is normal);
+        # the refresh-token itself is renewed only by logging in again.
+        rec.warn(
+            STEP_LOGIN,
+            RUNAI_REFRESH_TOKEN_EXPIRES_SOON,
+            f"Logged in to Run:ai as {cred.username}, but the refresh-token that keeps you logged in "
+            f"{refresh.phrase()}",
+            hint=f"Log in again before then: {relogin(ctx, rec, config)}.",
+            details={**cred.details, "refresh_token_expires_in_s": round(refresh.seconds_left or 0)},
+            credentials=found,
         )
     else:
-        rec.ok(STEP_LOGIN, _summary(sel, cred), details=cred.details)
+        rec.ok(STEP_LOGIN, _summary(sel, cred), details=cred.details, credentials=found)
     return cred
 
 
-def _credential(ctx: Context, rec: Recorder, sel: kubeconfig.Selection, hint: str) -> Credential:
+def _credential(
+    ctx: Context, rec: Recorder, config: kubeconfig.Kubeconfig, sel: kubeconfig.Selection
+) -> Credential:
     kind = kubeauth.kind_of(sel)
     timeout = rec.step_timeout(ctx.timeout)
     if kind == "oidc":
@@ -65,7 +91,7 @@ def _credential(ctx: Context, rec: Recorder, sel: kubeconfig.Selection, hint: st
             STEP_LOGIN,
             RUNAI_NOT_LOGGED_IN,
             f"{where} uses auth-provider {name}, which kubectl no longer supports",
-            hint=f"Get the current Run:ai kubeconfig from {CONTACT_MLOPS}, then {hint}.",
+            hint=f"Get the current Run:ai kubeconfig from {CONTACT_MLOPS}, then {relogin(ctx, rec, config)}.",
         )
     if kind == "basic":
         raise rec.fail(
@@ -73,14 +99,14 @@ def _credential(ctx: Context, rec: Recorder, sel: kubeconfig.Selection, hint: st
             RUNAI_NOT_LOGGED_IN,
             f"{where} has a username and password (basic auth), which kubectl dropped in 1.19 and the "
             "Run:ai cluster does not accept",
-            hint=f"Get the current Run:ai kubeconfig from {CONTACT_MLOPS}, then {hint}.",
+            hint=f"Get the current Run:ai kubeconfig from {CONTACT_MLOPS}, then {relogin(ctx, rec, config)}.",
             details={"auth": "basic"},
         )
     raise rec.fail(
         STEP_LOGIN,
         RUNAI_NOT_LOGGED_IN,
         f"{where} has no credential (no auth-provider, exec, token or client certificate)",
-        hint=hint.strip("`"),
+        hint=relogin(ctx, rec, config).strip("`"),
     )
 
 
@@ -91,7 +117,6 @@ def _failed(
     sel: kubeconfig.Selection,
     exc: kubeauth.AuthError,
 ) -> Stop:
-    hint = f"`{login_hint(ctx, config)}`"
     details = exc.details
     if isinstance(exc, kubeauth.InvalidEntry):
         summary = f"Kubeconfig {exc.path}: {exc.message}"
@@ -102,7 +127,8 @@ def _failed(
         # Only the command's name: its arguments may carry a client secret.
         plugin_hint = (
             f"Run the credential plugin `{exc.command}` of user '{sel.user_name}' yourself, with the "
-            f"arguments the kubeconfig gives it, to see the error; or log in again: {hint}."
+            "arguments the kubeconfig gives it, to see the error; or log in again: "
+            f"{relogin(ctx, rec, config)}."
         )
         return rec.fail(
             STEP_LOGIN,
@@ -115,7 +141,7 @@ def _failed(
         kubeauth.WrongRealm: RUNAI_WRONG_REALM,
         kubeauth.LoginExpired: RUNAI_TOKEN_EXPIRED,
     }.get(type(exc), RUNAI_NOT_LOGGED_IN)
-    return rec.fail(STEP_LOGIN, diagnosis, exc.message, hint=hint, details=details)
+    return rec.fail(STEP_LOGIN, diagnosis, exc.message, hint=relogin(ctx, rec, config), details=details)
 
 
 def _issuer_failed(ctx: Context, rec: Recorder, exc: kubeauth.IssuerFailed) -> Stop:

@@ -5,9 +5,10 @@ failure reported), a static `token` / `tokenFile`, a client certificate.
 
 Protocol code only, with no Recorder: each failure is a typed `AuthError` whose message names
 the user, and the file and key where the kubeconfig is at fault; the check maps each type to
-a diagnosis. Every credential obtained here is registered with the run's scrubber before it
-is returned. Values of the wrong type are invalid entries, never used as text, and never
-echoed (they may be the credential itself).
+a diagnosis; `serviceaccount` reads a pod's in-cluster configuration. Every credential
+obtained here is registered with the run's scrubber before it is returned. Values of the wrong
+type are invalid entries, never used as text, and never echoed (they may be the credential
+itself).
 """
 
 from __future__ import annotations

@@ -78,6 +78,10 @@ class Credential:
     # Seconds the login lasts (the refresh-token's exp, else the id-token's); None: unknown.
     session_left_s: float | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
+    # When the credential presented expires, and the refresh-token that renews it (epoch seconds,
+    # read from the JWTs' `exp` or the plugin's expirationTimestamp); None: unknown or never.
+    expires_at: float | None = None
+    refresh_expires_at: float | None = None
 
 
 def present(value: Any) -> bool:

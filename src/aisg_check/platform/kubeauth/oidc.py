@@ -114,7 +114,8 @@ def oidc(ctx: Context, sel: Selection, *, timeout: float) -> Credential:
     name = name_of(claims or {})
     # The login lasts as long as the refresh-token (Keycloak's is a JWT with the session's exp);
     # without one, only as long as the id-token.
-    session_end = exp_of(jwt_claims(conf.refresh_token.reveal())) if conf.refresh_token else exp
+    refresh_exp = exp_of(jwt_claims(conf.refresh_token.reveal())) if conf.refresh_token else None
+    session_end = refresh_exp if conf.refresh_token else exp
     details = {
         **conf.details,
         "username": name,
@@ -128,6 +129,8 @@ def oidc(ctx: Context, sel: Selection, *, timeout: float) -> Credential:
         refreshed=refreshed,
         session_left_s=session_end - now if session_end is not None else None,
         details=details,
+        expires_at=exp,
+        refresh_expires_at=refresh_exp,
     )
 
 

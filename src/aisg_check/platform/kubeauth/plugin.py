@@ -12,7 +12,14 @@ from typing import Any
 
 from aisg_check.context import Context
 from aisg_check.platform import kubeconfig
-from aisg_check.platform.kubeauth.base import Credential, InvalidEntry, PluginFailed, name_of, string_field
+from aisg_check.platform.kubeauth.base import (
+    Credential,
+    InvalidEntry,
+    PluginFailed,
+    exp_of,
+    name_of,
+    string_field,
+)
 from aisg_check.platform.kubeauth.static import register_pem
 from aisg_check.platform.kubeconfig import Selection
 from aisg_check.secrets import Secret, jwt_claims
@@ -105,10 +112,18 @@ def exec_plugin(ctx: Context, sel: Selection, *, timeout: float) -> Credential:
         )
     expires = status.get("expirationTimestamp") if status else None
     details["expires"] = expires if isinstance(expires, str) else None
+    expires_at = _timestamp(expires)
     if isinstance(token, str) and token:
-        name = name_of(jwt_claims(token))
+        claims = jwt_claims(token)
+        name = name_of(claims)
         details["username"] = name
-        return Credential("exec", Secret(token), username=name, details=details)
+        return Credential(
+            "exec",
+            Secret(token),
+            username=name,
+            details=details,
+            expires_at=expires_at if expires_at is not None else exp_of(claims),
+        )
     key = status.get("clientKeyData") if status else None
     details["username"] = None
     return Credential(
@@ -116,7 +131,21 @@ def exec_plugin(ctx: Context, sel: Selection, *, timeout: float) -> Credential:
         cert_pem=Secret(str(cert)),
         key_pem=Secret(key if isinstance(key, str) else ""),
         details=details,
+        expires_at=expires_at,
     )
+
+
+def _timestamp(value: Any) -> float | None:
+    """An ExecCredential's expirationTimestamp (RFC 3339), as epoch seconds; None if unreadable."""
+    from datetime import datetime, timezone
+
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def _exec_status(stdout: str) -> Mapping[str, Any] | None:

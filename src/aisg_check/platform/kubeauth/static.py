@@ -14,6 +14,7 @@ from aisg_check.platform import kubeconfig
 from aisg_check.platform.kubeauth.base import (
     Credential,
     InvalidEntry,
+    exp_of,
     name_of,
     present,
     string_field,
@@ -39,8 +40,15 @@ def static_token(ctx: Context, sel: Selection) -> Credential:
         if not token:
             raise InvalidEntry(sel.user_file, f"{where}: {path} is empty")
     ctx.scrubber.add(token)
-    name = name_of(jwt_claims(token))
-    return Credential("token", Secret(token), username=name, details={"auth": "token", "username": name})
+    claims = jwt_claims(token)
+    name = name_of(claims)
+    return Credential(
+        "token",
+        Secret(token),
+        username=name,
+        details={"auth": "token", "username": name},
+        expires_at=exp_of(claims),
+    )
 
 
 def _pem(sel: Selection, key: str) -> str:
