@@ -7,6 +7,10 @@ password cache, so that every request pays its password hash, as users' requests
 test suite's server caches verified passwords to keep the suite fast; against it the guide's
 script is all MLflow's import, and the ratio is smaller still.)
 
+Three users, as AISG grants them: MANAGE (the check deletes its run), EDIT (it may not: the
+check logs into the one run it keeps for that user again, `checks/mlflow/reuse.py`; the warm-up
+run creates it) and the guide's script as the MANAGE user.
+
 Run: `python -m benchmarks.run mlflow` (needs mlflow[auth]; starts its own server, 10-40 s).
 """
 
@@ -23,6 +27,7 @@ from tests.servers.mlflow_server import QUIET_ENV, MlflowServer
 from benchmarks.common import AISG, PYTHON, Row, bench_env, print_rows, wall
 
 USER, PASSWORD = "bench", "bench-Password-1234"
+EDITOR, EDITOR_PASSWORD = "bench-editor", "bench-Editor-Password-1234"
 EXPERIMENT = "bench-preflight"
 
 # What the guide's `mlflow_test.py` does: the experiment by name, one run, a few params and
@@ -62,7 +67,10 @@ def rows() -> list[Row]:
         server = MlflowServer(root / "server", auth_cache=False)
         try:
             server.create_user(USER, PASSWORD)
-            server.grant(USER, server.experiment(EXPERIMENT), "MANAGE")
+            server.create_user(EDITOR, EDITOR_PASSWORD)
+            experiment_id = server.experiment(EXPERIMENT)
+            server.grant(USER, experiment_id, "MANAGE")
+            server.grant(EDITOR, experiment_id, "EDIT")
             home = root / "home"
             home.mkdir()
             script = root / "mlflow_test.py"
@@ -77,38 +85,23 @@ def rows() -> list[Row]:
                 AISG_CHECK_CONFIG=str(config),
                 **QUIET_ENV,
             )
+            command = [*AISG, "mlflow", "--tracking-uri", server.url, "--experiment", EXPERIMENT]
             guide = wall([PYTHON, str(script), server.url, EXPERIMENT], env=env, check=True, cwd=root)
-            ours = wall(
-                [
-                    *AISG,
-                    "mlflow",
-                    "--tracking-uri",
-                    server.url,
-                    "--experiment",
-                    EXPERIMENT,
-                    "--format",
-                    "json",
-                ],
-                env=env,
-                check=True,
-                cwd=root,
-            )
-            ours_kept = wall(
-                [
-                    *AISG,
-                    "mlflow",
-                    "--tracking-uri",
-                    server.url,
-                    "--experiment",
-                    EXPERIMENT,
-                    "--keep-run",
-                    "--format",
-                    "json",
-                ],
-                env=env,
-                check=True,
-                cwd=root,
-            )
+            ours = wall([*command, "--format", "json"], env=env, check=True, cwd=root)
+            ours_kept = wall([*command, "--keep-run", "--format", "json"], env=env, check=True, cwd=root)
+            editor_env = {
+                **env,
+                "MLFLOW_TRACKING_USERNAME": EDITOR,
+                "MLFLOW_TRACKING_PASSWORD": EDITOR_PASSWORD,
+            }
+            ours_editor = wall([*command, "--format", "json"], env=editor_env, check=True, cwd=root)
+            left = [
+                run
+                for run in server.runs(experiment_id)
+                if {"key": "aisg-check.user", "value": EDITOR} in run["data"].get("tags", [])
+            ]
+            if len(left) != 1:  # the warm-up and five measured runs must share one run
+                raise RuntimeError(f"the EDIT user's checks left {len(left)} runs, not 1")
         finally:
             server.stop()
     return [
@@ -119,6 +112,14 @@ def rows() -> list[Row]:
             guide,
             "ratio <= 0.6",
             ours <= 0.6 * guide,
+        ),
+        Row(
+            "aisg-check mlflow, EDIT user (run reused)",
+            ours_editor,
+            "guide's mlflow_test.py",
+            guide,
+            "ratio <= 0.6",
+            ours_editor <= 0.6 * guide,
         ),
         Row(
             "aisg-check mlflow --keep-run",

@@ -21,7 +21,7 @@ from aisg_check.check import Recorder
 from aisg_check.checks import mlflow as check
 from aisg_check.checks.mlflow import client_env, settings
 from aisg_check.checks.mlflow.artifact import ARTIFACT_NAME, CREDENTIAL_ERRORS
-from aisg_check.checks.mlflow.log import PARAMS, PREFLIGHT_TAG
+from aisg_check.checks.mlflow.reuse import PARAM_PREFIX, PREFLIGHT_TAG
 from aisg_check.model import CheckResult, Status
 from aisg_check.runner import scrub_report
 from tests.conftest import require
@@ -31,6 +31,7 @@ from tests.servers.faults import CATEGORIES, Fault, assert_shared_code, faults
 WRITER, WRITER_PASSWORD = "writer", "writer-Canary-Pass-9183"
 READER, READER_PASSWORD = "reader", "reader-Canary-Pass-4471"
 EDITOR, EDITOR_PASSWORD = "editor", "editor-Canary-Pass-7730"
+OUTSIDER, OUTSIDER_PASSWORD = "outsider", "outsider-Canary-Pass-5120"
 # A password with a '%': ~/.mlflow/credentials must hold it as '%%' (configparser's escape).
 PERCENT, PERCENT_PASSWORD = "percent", "pc%Canary-Pass-6610"
 AWS_KEY, AWS_SECRET = "AKIAAISGCHECKTEST01", "aws-Canary-Secret-5521"
@@ -42,10 +43,26 @@ LOG, ARTIFACT, CLEANUP = "mlflow.log", "mlflow.artifact", "mlflow.cleanup"
 STEP_IDS = [s.id for s in check.STEPS]
 
 
+# The server, once started: test_mlflow_*.py import the fixture, and pytest would otherwise
+# start one server for each module that does (10-40 s each).
+_STARTED: list[Any] = []
+
+
 @pytest.fixture(scope="session")
 def mlflow_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One basic-auth MLflow server per run: a writer (MANAGE: may delete runs too), an editor
-    (EDIT: logs runs but may not delete them) and a reader (READ, the server's default)."""
+    """One basic-auth MLflow server per run, with AISG's default of no permissions: a writer
+    (MANAGE: may delete runs too), an editor (EDIT: logs runs but may not delete them), a reader
+    (READ) and an outsider (no permission on any experiment)."""
+    if not _STARTED:
+        _STARTED.append(_start_platform(tmp_path_factory))
+    server = _STARTED[0]
+    try:
+        yield server
+    finally:
+        server.stop()  # a no-op for the second module that asks
+
+
+def _start_platform(tmp_path_factory: pytest.TempPathFactory) -> Any:
     import importlib.metadata
     import importlib.util
 
@@ -70,6 +87,7 @@ def mlflow_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             (READER, READER_PASSWORD),
             (EDITOR, EDITOR_PASSWORD),
             (PERCENT, PERCENT_PASSWORD),
+            (OUTSIDER, OUTSIDER_PASSWORD),
         ):
             server.create_user(user, password)
         server.ids = {
@@ -81,9 +99,11 @@ def mlflow_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             server.grant(WRITER, experiment_id, "MANAGE")
             server.grant(PERCENT, experiment_id, "MANAGE")
             server.grant(EDITOR, experiment_id, "EDIT")
-        yield server
-    finally:
+            server.grant(READER, experiment_id, "READ")
+    except BaseException:
         server.stop()
+        raise
+    return server
 
 
 @pytest.fixture()
@@ -207,7 +227,8 @@ def test_keep_run_leaves_a_finished_run_with_everything(mlflow_platform: Any) ->
     kept = {r["info"]["run_id"]: r for r in _preflight_runs(mlflow_platform, PROXIED)}
     assert run_id in kept
     assert kept[run_id]["info"]["status"] == "FINISHED"
-    assert {p["key"]: p["value"] for p in kept[run_id]["data"]["params"]} == PARAMS
+    assert [p["key"] for p in kept[run_id]["data"]["params"]] == [f"{PARAM_PREFIX}0"]
+    assert {t["key"]: t["value"] for t in kept[run_id]["data"]["tags"]}[PREFLIGHT_TAG] == "kept"
     assert f"/#/experiments/{mlflow_platform.ids[PROXIED]}/runs/{run_id}" in results[CLEANUP].summary
     listed = mlflow_platform.call("GET", "/api/2.0/mlflow/artifacts/list", params={"run_id": run_id})
     assert [f["path"] for f in listed["files"]] == [ARTIFACT_NAME]
@@ -504,9 +525,31 @@ def test_read_only_user_is_forbidden_to_log(mlflow_platform: Any) -> None:
 def test_editor_logs_but_cannot_delete_the_run(mlflow_platform: Any) -> None:
     results = _run(mlflow_platform.url, env=_env(EDITOR, EDITOR_PASSWORD))
     assert_result(results, ARTIFACT, "pass")
-    cleanup = assert_result(results, CLEANUP, "warn", "MLFLOW_CLEANUP_FAILED", summary_has=["MANAGE"])
+    cleanup = assert_result(
+        results, CLEANUP, "warn", "MLFLOW_PREFLIGHT_RUN_KEPT", summary_has=["MANAGE", "this one run"]
+    )
+    assert cleanup.details["url"] in cleanup.summary
     kept = {r["info"]["run_id"]: r for r in _preflight_runs(mlflow_platform, PROXIED)}
     assert kept[cleanup.details["run_id"]]["info"]["status"] == "FINISHED"
+
+
+def test_a_user_with_no_permission_is_told_what_to_ask_for(mlflow_platform: Any) -> None:
+    results = _run(mlflow_platform.url, env=_env(OUTSIDER, OUTSIDER_PASSWORD))
+    assert_result(results, AUTH, "pass")
+    experiment = assert_result(
+        results,
+        EXPERIMENT,
+        "fail",
+        "MLFLOW_NO_PERMISSION",
+        summary_has=[f"User '{OUTSIDER}'", f"'{PROXIED}'", "EDIT"],
+        hint_has=[
+            "mlops@aisingapore.org",
+            f"Please grant MLflow user '{OUTSIDER}' EDIT on experiment '{PROXIED}' on the tracking "
+            f"server {mlflow_platform.url}.",
+        ],
+    )
+    assert experiment.details["needs"] == "EDIT"
+    assert results[LOG].blocked_by == EXPERIMENT
 
 
 # -- logging and artifacts ------------------------------------------------------------------------

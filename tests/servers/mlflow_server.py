@@ -48,16 +48,23 @@ class MlflowError(Exception):
 
 
 class MlflowServer:
-    def __init__(self, workdir: Path, *, s3_endpoint: str | None = None, auth_cache: bool = True) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        s3_endpoint: str | None = None,
+        auth_cache: bool = True,
+        default_permission: str = "NO_PERMISSIONS",
+    ) -> None:
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         ini = workdir / "basic_auth.ini"
-        # default_permission READ: any user can see every experiment but not write to it;
-        # writers are granted EDIT explicitly, as the MLOps team does.
+        # As AISG's servers run: a user sees no experiment until the MLOps team grants one
+        # (READ, EDIT to log runs, MANAGE to delete them too).
         ini.write_text(
             "[mlflow]\n"
-            "default_permission = READ\n"
+            f"default_permission = {default_permission}\n"
             f"database_uri = sqlite:///{workdir / 'auth.db'}\n"
             f"admin_username = {ADMIN_USER}\n"
             "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
@@ -139,7 +146,9 @@ class MlflowServer:
         if data is not None:
             request.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            # Generous: without the password cache (the benchmark) every call pays a hash, and
+            # the machine may be busy with other servers.
+            with urllib.request.urlopen(request, timeout=30) as response:
                 text = response.read().decode()
         except urllib.error.HTTPError as exc:
             raise MlflowError(exc.code, exc.read().decode(errors="replace")) from None
@@ -153,17 +162,16 @@ class MlflowServer:
                 raise
 
     def grant(self, username: str, experiment_id: str, permission: str) -> None:
-        """Experiment permission for a user (3.13+: the unified grant endpoint)."""
-        self.call(
-            "POST",
-            "/api/3.0/mlflow/users/permissions/grant",
-            {
-                "username": username,
-                "resource_type": "experiment",
-                "resource_id": experiment_id,
-                "permission": permission,
-            },
-        )
+        """Experiment permission for a user (3.13+: the unified grant endpoint); a user who holds
+        one already gets the new one instead (revoked, then granted: there is no update)."""
+        which = {"username": username, "resource_type": "experiment", "resource_id": experiment_id}
+        try:
+            self.call("POST", "/api/3.0/mlflow/users/permissions/grant", {**which, "permission": permission})
+        except MlflowError as exc:
+            if "RESOURCE_ALREADY_EXISTS" not in str(exc):
+                raise
+            self.call("POST", "/api/3.0/mlflow/users/permissions/revoke", which)
+            self.call("POST", "/api/3.0/mlflow/users/permissions/grant", {**which, "permission": permission})
 
     def experiment(self, name: str, *, artifact_location: str | None = None) -> str:
         """The id of the experiment `name`, created (as admin) when missing."""

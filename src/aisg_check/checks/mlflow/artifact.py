@@ -179,7 +179,8 @@ def store(
     ctx: Context, rec: Recorder, target: Target, client: Client, run: TestRun, progress: Progress
 ) -> Outcome:
     """Upload and list back one small file (in a worker thread, beside the params)."""
-    content = f"aisg-check preflight artifact for run {run.run_id}\n"
+    # A kept run's artifact is overwritten: same name, this attempt's text.
+    content = f"aisg-check preflight artifact for run {run.run_id}, attempt {run.attempt + 1}\n"
     if proxied.is_proxied(run.artifact_uri):
         return proxied.store(ctx, rec, target, run, progress, ARTIFACT_NAME, content.encode())
     direct_s3 = run.artifact_uri.startswith(("s3://", "s3a://"))
@@ -210,7 +211,9 @@ def store(
             details={**details, "listed": sorted(listed)},
         )
     return Outcome(
-        None, f"Artifact {ARTIFACT_NAME} uploaded to {run.artifact_uri} and listed back", details=details
+        None,
+        f"Artifact {ARTIFACT_NAME} {run.uploaded} to {run.artifact_uri} and listed back",
+        details=details,
     )
 
 

@@ -78,6 +78,17 @@ MLFLOW_EXPERIMENT_NOT_FOUND = Diagnosis(
     "to create it on purpose, run again with --create-experiment.",
     CONTACT_MLOPS,
 )
+MLFLOW_NO_PERMISSION = Diagnosis(
+    "MLFLOW_NO_PERMISSION",
+    "No permission on the experiment: ask for EDIT",
+    "You are signed in, but your user has no permission at all on the experiment (HTTP 403 to "
+    "reading it). AISG's tracking servers give a new user nothing by default: the MLOps team grants "
+    "each user a level per experiment (READ to see it, EDIT to log runs, MANAGE to delete runs too).",
+    "Ask the MLOps team (mlops@aisingapore.org) to grant your MLflow user EDIT on the experiment; the "
+    "result's hint is the request to send, naming the server, your user and the experiment. If the "
+    "experiment is not your project's, set MLFLOW_EXPERIMENT_NAME (or --experiment) to the right one.",
+    CONTACT_MLOPS,
+)
 MLFLOW_FORBIDDEN = Diagnosis(
     "MLFLOW_FORBIDDEN",
     "No permission on the experiment",
@@ -124,9 +135,25 @@ MLFLOW_ARTIFACT_UPLOAD_FAILED = Diagnosis(
 MLFLOW_CLEANUP_FAILED = Diagnosis(
     "MLFLOW_CLEANUP_FAILED",
     "Test run not deleted",
-    "The test run (or its artifact) could not be deleted afterwards; it stays in the experiment, "
-    "tagged aisg-check.preflight=true.",
-    "Delete the run named in the summary in the MLflow UI.",
+    "The test run (or its artifact) could not be deleted afterwards, for another reason than a "
+    "missing permission (the server failed or did not answer in time), or a run kept for lack of "
+    "permission could not be noted on the experiment for the next check. It stays in the "
+    "experiment, tagged aisg-check.preflight; a run the experiment notes is logged into again by "
+    "the next aisg-check of the same user, and deleted if they may.",
+    "Nothing to do if the next run cleans it up; otherwise delete the run named in the summary in "
+    "the MLflow UI.",
+)
+MLFLOW_PREFLIGHT_RUN_KEPT = Diagnosis(
+    "MLFLOW_PREFLIGHT_RUN_KEPT",
+    "One preflight run kept and reused (no permission to delete)",
+    "Your user may log runs to the experiment (EDIT) but not delete them (MANAGE), as AISG usually "
+    "grants. The check's run cannot be deleted, so it is kept, marked finished and noted on the "
+    "experiment (tag aisg-check.kept_run.<user>), and every later aisg-check by you logs into that "
+    "same run again (a new param, a new metric step, the artifact overwritten) instead of leaving "
+    "one more: at most one preflight run per user and experiment.",
+    "Nothing to fix: logging works. To have aisg-check delete its run instead, ask the MLOps team "
+    "(mlops@aisingapore.org) for MANAGE on the experiment, or ask them to delete the run named in "
+    "the summary.",
 )
 MLFLOW_NO_TIME_LEFT = Diagnosis(
     "MLFLOW_NO_TIME_LEFT",

@@ -5,15 +5,17 @@ location. A missing experiment is never created behind the user's back (the guid
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from aisg_check.check import Recorder, Step
+from aisg_check.check import Recorder, Step, Stop
 from aisg_check.checks.mlflow import rest
 from aisg_check.checks.mlflow.diagnoses import (
     MLFLOW_EXPERIMENT_NOT_FOUND,
     MLFLOW_FORBIDDEN,
     MLFLOW_LOG_FAILED,
+    MLFLOW_NO_PERMISSION,
 )
 from aisg_check.checks.mlflow.server import Lookup
 from aisg_check.checks.mlflow.settings import Target
@@ -30,6 +32,48 @@ class Experiment:
     name: str
     artifact_location: str
     created: bool = False
+    # Its tags, as the lookup gave them: among them, the runs users keep (`reuse.py`).
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def ask_for(target: Target, experiment: str, level: str, experiment_id: str | None = None) -> str:
+    """The request to send the MLOps team, word for word: the server, the user, the experiment
+    and the level (EDIT: log runs; what AISG grants)."""
+    user = f"MLflow user '{target.username}'" if target.username else "the MLflow user of my token"
+    which = f"experiment '{experiment}'" + (f" (id {experiment_id})" if experiment_id else "")
+    return (
+        f'Ask {CONTACT_MLOPS}: "Please grant {user} {level} on {which} on the tracking server '
+        f'{target.uri}." ({level} lets you log runs; MANAGE would also let aisg-check delete its test run.)'
+    )
+
+
+def _no_permission(ctx: Context, rec: Recorder, target: Target) -> Stop:
+    """HTTP 403 to reading the experiment: the user has no permission on it at all (AISG's servers
+    grant nothing by default). The basic-auth app answers 404 for a name that does not exist, so
+    the experiment is there."""
+    name = target.experiment
+    hint = ask_for(target, name, "EDIT")
+    if not ctx.settings.mlflow.experiment:
+        hint = (
+            f"No experiment is set, so the check used MLflow's '{name}', on which you have no "
+            "permission: set "
+            '`export MLFLOW_EXPERIMENT_NAME="<your project\'s experiment>"` (or --experiment) first. '
+            f"If you have none yet: {hint}"
+        )
+    return rec.fail(
+        EXPERIMENT,
+        MLFLOW_NO_PERMISSION,
+        f"{target.who_title} has no permission on experiment '{name}' at {target.uri} (HTTP 403): "
+        "it needs EDIT to log runs",
+        hint=hint,
+        details={
+            "experiment": name,
+            "username": target.username,
+            "tracking_uri": target.uri,
+            "needs": "EDIT",
+            "http_status": 403,
+        },
+    )
 
 
 def _close_names(ctx: Context, rec: Recorder, target: Target) -> list[str]:
@@ -55,16 +99,13 @@ def _close_names(ctx: Context, rec: Recorder, target: Target) -> list[str]:
 def find(ctx: Context, rec: Recorder, target: Target, lookup: Lookup) -> Experiment:
     name = target.experiment
     if lookup.status == 403:
-        raise rec.fail(
-            EXPERIMENT,
-            MLFLOW_FORBIDDEN,
-            f"{target.who_title} may not read experiment '{name}' (needs READ; EDIT to log runs)",
-            hint=f"Ask {CONTACT_MLOPS} to grant {target.who} EDIT on experiment '{name}'.",
-            details={"experiment": name, "http_status": 403},
-        )
+        raise _no_permission(ctx, rec, target)
     body: dict[str, Any] = lookup.body.get("experiment", {}) if lookup.status == 200 else {}
     if body and body.get("lifecycle_stage", "active") == "active":
-        found = Experiment(str(body.get("experiment_id")), name, str(body.get("artifact_location", "")))
+        tags = {str(t.get("key")): str(t.get("value", "")) for t in rest.items(body, "tags")}
+        found = Experiment(
+            str(body.get("experiment_id")), name, str(body.get("artifact_location", "")), tags=tags
+        )
         rec.ok(
             EXPERIMENT,
             f"Experiment '{name}' found (id {found.id})",
@@ -116,7 +157,8 @@ def _create(ctx: Context, rec: Recorder, target: Target) -> Experiment:
             EXPERIMENT,
             MLFLOW_FORBIDDEN,
             f"{target.who_title} may not create experiment '{name}' (HTTP 403)",
-            hint=f"Ask {CONTACT_MLOPS} to create experiment '{name}' and grant your user EDIT on it.",
+            hint=f"Ask {CONTACT_MLOPS} to create experiment '{name}' on {target.uri} and grant "
+            f"{target.who} EDIT on it.",
         )
     if response.status_code != 200:
         raise rec.fail(

@@ -16,7 +16,8 @@ from aisg_check.model import Diagnosis
 
 @dataclass(frozen=True)
 class TestRun:
-    """The run the check created: deleted afterwards unless --keep-run."""
+    """The run the check logs to: created, or the one kept by an earlier check and reused
+    (`reuse.py`); deleted afterwards unless --keep-run."""
 
     __test__ = False  # not a pytest class, whatever its name
 
@@ -25,6 +26,17 @@ class TestRun:
     experiment_id: str
     experiment: str
     url: str  # the run's page in the MLflow UI
+    attempt: int = 0  # which check logs to it: 0 for a new run, one more for each reuse
+    reused: bool = False  # kept by an earlier check that could not delete it
+    reusable: bool = False  # tagged so that the next check finds it again, should it stay
+    # The experiment's note of the run this user keeps (`reuse.marker`), as the check found it:
+    # None when there is none; another run's id when that run is gone.
+    marker: str | None = None
+
+    @property
+    def uploaded(self) -> str:
+        """How the artifact layer's summary says it went: a kept run's artifact is overwritten."""
+        return "uploaded again, over the earlier attempt's," if self.reused else "uploaded"
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,9 @@ def store(
             f"The artifact was uploaded but is not listed back intact under {run.artifact_uri}",
             details={**details, "listed": sorted(listed)},
         )
-    return Outcome(None, f"Artifact {name} uploaded to {run.artifact_uri} and listed back", details=details)
+    return Outcome(
+        None, f"Artifact {name} {run.uploaded} to {run.artifact_uri} and listed back", details=details
+    )
 
 
 def delete(ctx: Context, rec: Recorder, target: Target, run: TestRun) -> str | None:
