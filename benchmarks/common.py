@@ -77,9 +77,13 @@ def wall(
 def bench_env(home: Path, **extra: str) -> dict[str, str]:
     """A clean environment with its own HOME, as the tests use."""
     env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MLFLOW_", "AISG_CHECK_", "KUBE"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "MLFLOW_", "AISG_CHECK_", "KUBE", "XDG_", "DOCKER_", "GIT_", "SSH_"))
     }
-    env.update(HOME=str(home), NO_COLOR="1", **extra)
+    # No run history: a benchmark must not write to any state directory, and a history line
+    # per run is not what is measured.
+    env.update(HOME=str(home), NO_COLOR="1", AISG_CHECK_HISTORY="false", **extra)
     return env
 
 

@@ -444,7 +444,15 @@ def test_the_ssh_config_is_the_one_ssh_reads(home: Path) -> None:
 
 
 def _env(home: Path) -> dict[str, str]:
-    write_config(home / ".config" / "aisg-check" / "config.yaml", LOOPBACK_PROFILE)
+    # ssh takes ~ from the password database, not HOME: name a config under HOME, or the
+    # developer's own ~/.ssh/config would be read into the test's bundle.
+    (home / ".ssh").mkdir(exist_ok=True)
+    (home / ".ssh" / "config").touch()
+    profile = {
+        **LOOPBACK_PROFILE,
+        "gitlab": {**LOOPBACK_PROFILE["gitlab"], "ssh_config": str(home / ".ssh" / "config")},
+    }
+    write_config(home / ".config" / "aisg-check" / "config.yaml", profile)
     return {**os.environ, "HOME": str(home)}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -124,6 +125,22 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     plain path, so the editable install's finder there is not loaded)."""
     tmp = tmp_path_factory.mktemp("wheel")
     dist = tmp / "dist"
+    # Only what git tracks, as a fresh clone has it: an in-tree build would reuse build/ and pick
+    # up deleted or untracked modules.
+    source = tmp / "source"
+    tracked = (
+        subprocess.run(
+            ["git", "-C", str(REPO), "ls-files", "-z"], capture_output=True, check=True, timeout=60
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, tracked):
+        if (REPO / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, source / name)
+    # No index and no self-version check: pip must not resolve or contact anything.
+    offline = {**os.environ, "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     build = subprocess.run(
         [
             sys.executable,
@@ -132,18 +149,25 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "wheel",
             "--no-deps",
             "--no-build-isolation",
+            "--no-index",
+            "--disable-pip-version-check",
             "-q",
             "-w",
             str(dist),
-            str(REPO),
+            str(source),
         ],
         capture_output=True,
         text=True,
         timeout=300,
+        env=offline,
     )
     require(build.returncode == 0, f"cannot build the wheel here: {build.stderr[-500:]}")
     wheels = list(dist.glob("aisg_check-*.whl"))
     assert len(wheels) == 1, wheels
+    import zipfile
+
+    names = zipfile.ZipFile(wheels[0]).namelist()
+    assert "aisg_check/checks/harbor/__init__.py" in names and "aisg_check/checks/harbor.py" not in names
     env_dir = tmp / "venv"
     venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"
@@ -156,7 +180,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     deps = [p for p in sys.path if p.endswith("site-packages")]
     Path(site, "aisg-check-test-deps.pth").write_text("\n".join(deps) + "\n")
     install = subprocess.run(
-        [
+        env=offline,
+        args=[
             sys.executable,
             "-m",
             "pip",
@@ -166,6 +191,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "-q",
             "--no-deps",
             "--no-index",
+            "--disable-pip-version-check",
             str(wheels[0]),
         ],
         capture_output=True,

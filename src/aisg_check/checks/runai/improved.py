@@ -71,7 +71,8 @@ def run(ctx: Context, rec: Recorder, found: Installed) -> None:
     rec.ok(STEP_CLI, f"{found.label} at {found.path} (logs in to the control plane)", details=found.details())
     timeout = rec.step_timeout(ctx.timeout)
     generated, listed = rec.parallel(lambda argv: _ask(ctx, argv, timeout), [CONFIG, PROJECTS], name="cli")
-    assert generated is not None and listed is not None  # None only past the deadline, which ends the run
+    if generated is None or listed is None:
+        return  # only past the deadline: the runner reports CHECK_DEADLINE for what is left
     config = _config(ctx, generated)
     projects = session(ctx, rec, found, config, listed)
     config = defaults(ctx, rec, found, config)
@@ -151,7 +152,7 @@ def session(
     message = ctx.scrubber.scrub_external((listed.stderr.strip() or listed.stdout.strip())[-300:])
     if listed.timed_out:
         kind: str | None = answers.UNREACHABLE
-        message = f"`{' '.join(PROJECTS)}` did not finish within {ctx.timeout:g}s"
+        message = f"`{' '.join(PROJECTS)}` did not finish within the timeout ({ctx.timeout:g}s per step)"
     else:
         kind = answers.error_kind(message)
     if kind is None and isinstance(config, answers.CliConfig) and config.cluster is None:
