@@ -6,6 +6,8 @@ with `ctx.scrubber.add` or, for a user name and its credential, `ctx.scrubber.ad
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -21,6 +23,19 @@ _SECRET_ENV = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|AUTH|_KEY$|_
 _PATH_ENV = re.compile(r"(_FILE|_PATH|_DIR|_SOCK|_FILENAME)$", re.IGNORECASE)
 # A password variable's partner: MLFLOW_TRACKING_PASSWORD → MLFLOW_TRACKING_USERNAME.
 _PASSWORD_SUFFIX = re.compile(r"_(PASSWORD|PASSWD|TOKEN)$", re.IGNORECASE)
+
+# Variables meant to name a file that CI often fills with the file's content instead (GitLab hands
+# a variable that is not of type File to the job as its value). Such a value is the credential
+# itself: it is shown by these names, never echoed, and it and the secrets in it are masked.
+DOCKER_CONFIG_ENV = ("HARBOR_DOCKER_CONFIG_JSON", "AISG_CHECK_HARBOR_AUTH_FILE", "DOCKER_AUTH_CONFIG")
+KUBECONFIG_ENV = ("KUBECONFIG", "AISG_CHECK_RUNAI_KUBECONFIG")
+INLINE_DOCKER_CONFIG = "HARBOR_DOCKER_CONFIG_JSON (inline JSON)"
+INLINE_KUBECONFIG = "KUBECONFIG (inline YAML)"
+INLINE_RUNAI_KUBECONFIG = "runai.kubeconfig (inline YAML)"
+# A setting that may hold such content, and how it is shown then (`aisg-check config`, the bundle).
+_INLINE_SETTINGS = {"harbor.auth_file": INLINE_DOCKER_CONFIG, "runai.kubeconfig": INLINE_RUNAI_KUBECONFIG}
+# Larger than any real Docker config or kubeconfig (bounds.MAX_FILE_BYTES): not parsed for secrets.
+_MAX_INLINE = 4 * 1024 * 1024
 
 
 def is_secret_env(name: str, value: str) -> bool:
@@ -47,7 +62,112 @@ def scrubber_for(secrets: Iterable[Secret], urls: Iterable[str], env: Mapping[st
             stem = _PASSWORD_SUFFIX.sub("", name)
             user = env.get(f"{stem}_USERNAME") or env.get(f"{stem}_USER") if stem != name else None
             scrubber.add_login(user, value)
+    add_inline_configs(scrubber, env)
     return scrubber
+
+
+def is_inline_json(value: str) -> bool:
+    """A Docker config JSON itself rather than the path of one: `{` first, and no file by that name."""
+    return value.lstrip().startswith("{") and not os.path.exists(value)
+
+
+def is_inline_yaml(value: str) -> bool:
+    """A kubeconfig itself rather than a list of paths: no path holds a line break, and none
+    starts with `apiVersion:`."""
+    return "\n" in value or value.lstrip().startswith("apiVersion:")
+
+
+def inline_label(path: str, value: Any) -> str | None:
+    """How a setting holding a file's content rather than its path is shown (None: it does not)."""
+    label = _INLINE_SETTINGS.get(path)
+    if label is None or not isinstance(value, str):
+        return None
+    inline = is_inline_json(value) if path == "harbor.auth_file" else is_inline_yaml(value)
+    return label if inline else None
+
+
+def add_inline_configs(scrubber: Scrubber, env: Mapping[str, str]) -> None:
+    """A Docker config JSON or a kubeconfig given as a variable's value: the whole value, and
+    each credential in it (with its user name, for the base64 of `user:secret`)."""
+    for name in (*DOCKER_CONFIG_ENV, *KUBECONFIG_ENV):
+        value = env.get(name, "")
+        json_text = name in DOCKER_CONFIG_ENV
+        if not value or not (is_inline_json(value) if json_text else is_inline_yaml(value)):
+            continue
+        if not _utf8(value):  # bytes that are not UTF-8 cannot be encoded, nor printed; the check says so
+            continue
+        scrubber.add(value)
+        data = _parsed(value, json_text=json_text)
+        if json_text:
+            add_docker_config_secrets(scrubber, data)
+        else:
+            add_kubeconfig_secrets(scrubber, data)
+
+
+def _utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _parsed(text: str, *, json_text: bool) -> Any:
+    """The document, or None when it is too large or not parseable (the check says what is wrong)."""
+    if len(text) > _MAX_INLINE:
+        return None
+    try:
+        if json_text:
+            return json.loads(text)
+        import yaml
+
+        from aisg_check.bounds import YAML_LOADER
+
+        return yaml.load(text, Loader=YAML_LOADER)
+    except Exception:  # not JSON or YAML (yaml.YAMLError, ValueError, RecursionError): the check says so
+        return None
+
+
+def add_docker_config_secrets(scrubber: Scrubber, data: Any) -> None:
+    """`auth` (as given and decoded, with its user name), `password` and the tokens of `auths`."""
+    auths = data.get("auths") if isinstance(data, Mapping) else None
+    if not isinstance(auths, Mapping):
+        return
+    for entry in auths.values():
+        if not isinstance(entry, Mapping):
+            continue
+        for field in ("auth", "password", "identitytoken", "registrytoken"):
+            value = entry.get(field)
+            if isinstance(value, str):
+                scrubber.add(value)
+        user = entry.get("username")
+        if isinstance(entry.get("password"), str):
+            scrubber.add_login(user if isinstance(user, str) else None, entry["password"])
+        auth = entry.get("auth")
+        if isinstance(auth, str):
+            try:
+                decoded = base64.b64decode("".join(auth.split())).decode("utf-8", "replace")
+            except ValueError:
+                continue
+            login, _, secret = decoded.partition(":")
+            scrubber.add_login(login or None, secret.strip("\x00"))
+            scrubber.add(secret.strip())
+
+
+def add_kubeconfig_secrets(scrubber: Scrubber, doc: Any) -> None:
+    """Every credential of every user entry (token, id-token, refresh-token, client-key-data,
+    password, an exec plugin's secrets), as reading the file would register them."""
+    from aisg_check.platform.kubeconfig import user_secrets
+
+    users = doc.get("users") if isinstance(doc, Mapping) else None
+    for entry in users if isinstance(users, list) else ():
+        body = entry.get("user") if isinstance(entry, Mapping) else None
+        if not isinstance(body, Mapping):
+            continue
+        for secret in user_secrets(body):
+            scrubber.add(secret)
+        if isinstance(body.get("username"), str) and isinstance(body.get("password"), str):
+            scrubber.add_login(body["username"], body["password"])
 
 
 def add_url_login(scrubber: Scrubber, url: str) -> None:

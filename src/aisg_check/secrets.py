@@ -123,8 +123,11 @@ def encodings(raw: str) -> set[str]:
     each of the three byte alignments (so it is found inside a longer base64 text too)."""
     from urllib.parse import quote, quote_plus
 
-    forms = {raw, quote(raw, safe=""), quote(raw), quote_plus(raw)}
-    return forms | _base64_forms(raw.encode())
+    # An environment value that is not UTF-8 reaches Python with surrogate escapes: encode it
+    # back to the bytes a program would send.
+    data = raw.encode("utf-8", "surrogateescape")
+    forms = {raw, quote(data, safe=""), quote(data), quote_plus(data)}
+    return forms | _base64_forms(data)
 
 
 def _base64_forms(data: bytes) -> set[str]:
@@ -170,7 +173,7 @@ class Scrubber:
         self.add(raw)
         if user and raw and len(raw) >= _MIN_SECRET_LEN:
             with self._lock:
-                self._values.update(_base64_forms(f"{user}:{raw}".encode()))
+                self._values.update(_base64_forms(f"{user}:{raw}".encode("utf-8", "surrogateescape")))
 
     def scrub(self, text: str) -> str:
         if not text:

@@ -4,6 +4,8 @@ copies.
 - ssh: the config file ssh really reads (`ssh -G -v` names it; ssh finds its home through the
   password database, not $HOME), or the one `gitlab.ssh_config` passes with `-F`;
 - kubeconfig: `runai.kubeconfig`, else every file of KUBECONFIG, else ~/.kube/config;
+- a variable holding the file's content rather than its path (KUBECONFIG, harbor.auth_file): that
+  content, named by the variable, never listed as a path;
 - AWS: AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/config and credentials;
 - Docker: $DOCKER_CONFIG/config.json, else ~/.docker/config.json; Harbor's `auth_file` and
   `robot_file` when set;
@@ -26,6 +28,13 @@ from aisg_check import bounds
 from aisg_check.bundle import aws, docker, harbor, kubeconfig, mlflow, sshconfig
 from aisg_check.bundle.report import ABSENT, NOT_COPIED, FileEntry, Redacted, Unparseable
 from aisg_check.context import Context
+from aisg_check.credentials import (
+    INLINE_DOCKER_CONFIG,
+    INLINE_KUBECONFIG,
+    INLINE_RUNAI_KUBECONFIG,
+    is_inline_json,
+    is_inline_yaml,
+)
 from aisg_check.secrets import Scrubber, clip
 
 Redactor = Callable[[str, Scrubber], Redacted]
@@ -39,6 +48,9 @@ class Source:
     member: str  # the copy's name in the bundle, under its top directory
     redact: Redactor
     comment: bool = True  # the copy starts with a `#` line naming the original (not JSON)
+    # A variable holding the file's content instead of its path (a CI variable that is not a File):
+    # how it is named, and the content, read from here (`path` unused) and never shown as a path.
+    inline: tuple[str, str] | None = None
 
 
 def sources(ctx: Context) -> list[Source]:
@@ -63,15 +75,17 @@ def sources(ctx: Context) -> list[Source]:
     )
     harbor_settings = ctx.settings.harbor
     if harbor_settings.auth_file:
-        path = ctx.path(harbor_settings.auth_file)
+        value = harbor_settings.auth_file
+        inline = (INLINE_DOCKER_CONFIG, value) if is_inline_json(value) else None
         out.append(
             Source(
                 "Harbor auth file",
-                path,
+                Path() if inline else ctx.path(value),
                 "setting harbor.auth_file",
                 "files/harbor_auth.json",
                 docker.redact,
                 False,
+                inline=inline,
             )
         )
     if harbor_settings.robot_file:
@@ -120,16 +134,24 @@ def ssh_config_path(ctx: Context) -> tuple[Path, str]:
 
 
 def _kubeconfigs(ctx: Context) -> list[Source]:
-    from aisg_check.platform.kubeconfig import candidate_paths
+    from aisg_check.platform.kubeconfig import DEFAULT_SOURCE, candidate_paths
 
     paths, how = candidate_paths(ctx)
-    found_by = {"runai.kubeconfig": "setting runai.kubeconfig", "~/.kube/config": "default (~/.kube/config)"}
+    value = ctx.settings.runai.kubeconfig if how == "runai.kubeconfig" else ctx.env.get("KUBECONFIG")
+    if how != DEFAULT_SOURCE and value and is_inline_yaml(value):  # its "paths" are pieces of the YAML
+        inline = (INLINE_KUBECONFIG if how == "KUBECONFIG" else INLINE_RUNAI_KUBECONFIG, value)
+        found_by = f"{how} (it holds the kubeconfig itself, not a path)"
+        return [Source("kubeconfig", Path(), found_by, "files/kubeconfig", kubeconfig.redact, inline=inline)]
+    found_by_path = {
+        "runai.kubeconfig": "setting runai.kubeconfig",
+        "~/.kube/config": "default (~/.kube/config)",
+    }
     many = len(paths) > 1
     return [
         Source(
             "kubeconfig",
             path,
-            found_by.get(how, how) + (f" (file {i} of {len(paths)})" if many else ""),
+            found_by_path.get(how, how) + (f" (file {i} of {len(paths)})" if many else ""),
             f"files/kubeconfig-{i}" if many else "files/kubeconfig",
             kubeconfig.redact,
         )
@@ -193,7 +215,7 @@ def read(path: Path) -> str | None:
 
 def copy(ctx: Context, source: Source, scrubber: Scrubber) -> tuple[FileEntry, str | None]:
     """The report's entry for one file, and its redacted copy (None: nothing to put in the bundle)."""
-    where = shown(ctx, source.path)
+    where = source.inline[0] if source.inline is not None else shown(ctx, source.path)
 
     def entry(status: str, reason: str | None = None, redacted: Redacted | None = None) -> FileEntry:
         member = source.member if redacted is not None else None
@@ -201,7 +223,7 @@ def copy(ctx: Context, source: Source, scrubber: Scrubber) -> tuple[FileEntry, s
         return FileEntry(source.kind, where, source.found_by, status, member, removed, reason)
 
     try:
-        text = read(source.path)
+        text = source.inline[1] if source.inline is not None else read(source.path)
     except Unparseable as exc:
         return entry(NOT_COPIED, str(exc)), None
     if text is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from aisg_check.config import KEYS, LoadedConfig
+from aisg_check.credentials import inline_label
 from aisg_check.secrets import MASK, strip_credentials
 
 
@@ -16,7 +17,9 @@ def settings(loaded: LoadedConfig) -> dict[str, Any]:
         value = loaded.values.get(spec.path)
         if value is None:
             continue
-        shown = MASK if spec.secret and value.value is not None else _plain(value.value)
+        # A file's content given instead of its path (a CI variable that is not a File): named only.
+        inline = inline_label(spec.path, value.value)
+        shown = inline or (MASK if spec.secret and value.value is not None else _plain(value.value))
         rows[spec.path] = {"value": shown, "source": value.source}
     return {
         "config_file": str(loaded.config_file) if loaded.config_file else None,

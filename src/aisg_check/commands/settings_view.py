@@ -28,6 +28,7 @@ def show_config(
     import json
 
     from aisg_check.config import KEYS, display_value, user_config_path
+    from aisg_check.credentials import inline_label
     from aisg_check.invocation import UsageError, load, make_scrubber, overrides
 
     env = dict(os.environ)
@@ -36,10 +37,11 @@ def show_config(
     except UsageError as exc:
         raise fail_usage(str(exc)) from None
     scrubber = make_scrubber(loaded, env)
+    # A setting holding a file's content, not its path (a CI variable that is not a File), by name only.
     rows = [
-        (k.path, loaded.values[k.path].value, loaded.values[k.path].source, k)
+        (k.path, inline_label(k.path, entry.value) or entry.value, entry.source, k)
         for k in KEYS
-        if k.path in loaded.values
+        if (entry := loaded.values.get(k.path)) is not None
     ]
     if fmt is ConfigFormat.json:
         data = {

@@ -18,17 +18,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aisg_check.context import Context
+from aisg_check.credentials import INLINE_DOCKER_CONFIG, is_inline_json
 from aisg_check.platform import dockerconfig
 from aisg_check.secrets import Secret
 
 MISSING, INVALID, NO_LOGIN, HELPER = "missing", "invalid", "no-login", "helper"
 WHAT = "a Docker config JSON"
+INLINE = INLINE_DOCKER_CONFIG  # how the JSON is named where the variable holds it, not a path
 
 
 class Problem(Exception):
@@ -47,6 +50,18 @@ class InlineLogin:
     form: str  # "auth" or "username/password"
 
 
+def load(ctx: Context, setting: str, registry: str) -> InlineLogin:
+    """The login `harbor.auth_file` holds for `registry`: the file it names, or the JSON itself."""
+    if is_inline_json(setting):
+        return read_inline(ctx, setting, registry)
+    return read(ctx, ctx.path(setting), registry)
+
+
+def shown(ctx: Context, setting: str) -> str:
+    """`harbor.auth_file` as messages name it: the file's path, or INLINE (never the JSON)."""
+    return INLINE if is_inline_json(setting) else str(ctx.path(setting))
+
+
 def read(ctx: Context, path: Path, registry: str) -> InlineLogin:
     """The inline login for `registry` (host[:port]) in the file at `path`."""
     try:
@@ -55,6 +70,47 @@ def read(ctx: Context, path: Path, registry: str) -> InlineLogin:
         raise Problem(INVALID, str(exc)) from None
     if data is None:
         raise Problem(MISSING, f"{path} does not exist")
+    return _login_in(ctx, data, str(path), registry)
+
+
+def read_inline(ctx: Context, text: str, registry: str) -> InlineLogin:
+    """The same from a variable holding the Docker config JSON itself (a GitLab variable that is
+    not of type File), read as the file would be and named INLINE, never by its value."""
+    data = _inline_json(text)
+    ctx.scrubber.add(text)  # UTF-8 text by now: the scrubber encodes it
+    return _login_in(ctx, data, INLINE, registry)
+
+
+def _inline_json(text: str) -> Any:
+    """`dockerconfig.read_json`'s bounds and messages, for text: every error names the variable
+    and a position, never the text."""
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:  # bytes that are not UTF-8 in the environment
+        raise Problem(INVALID, f"{INLINE}: cannot be read (not UTF-8 text)") from None
+    if size > dockerconfig.MAX_FILE_BYTES:
+        raise Problem(INVALID, f"{INLINE}: larger than {dockerconfig.MAX_FILE_BYTES // 1024} KiB, too large")
+    too_deep = Problem(INVALID, f"{INLINE}: nested more than {dockerconfig.MAX_DEPTH} levels deep")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise Problem(INVALID, f"{INLINE}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    except ValueError:  # a number past Python's limit on the digits of an int
+        raise Problem(INVALID, f"{INLINE}: not valid JSON for {WHAT} (a number too long)") from None
+    except RecursionError:
+        raise too_deep from None
+    todo: list[tuple[Any, int]] = [(data, 1)]
+    while todo:
+        item, depth = todo.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        if children and depth > dockerconfig.MAX_DEPTH:
+            raise too_deep
+        todo.extend((child, depth + 1) for child in children)
+    return data
+
+
+def _login_in(ctx: Context, data: Any, path: str, registry: str) -> InlineLogin:
+    """The login for `registry` in a parsed Docker config JSON; `path` names it in messages."""
     if not isinstance(data, dict):
         raise Problem(INVALID, f"{path}: expected a JSON object with `auths`")
     dockerconfig.register_secrets(ctx, data)
@@ -74,7 +130,7 @@ def read(ctx: Context, path: Path, registry: str) -> InlineLogin:
     return _login(ctx, entry, path, key, registry)
 
 
-def _shape(data: Mapping[str, Any], path: Path) -> None:
+def _shape(data: Mapping[str, Any], path: str) -> None:
     """`auths` must be there and an object; the other sections as docker/cli insists on them.
     Two look-alikes are named: a Kubernetes Secret, and the old `.dockercfg` layout."""
     if data.get("kind") == "Secret" and "auths" not in data:
@@ -84,7 +140,7 @@ def _shape(data: Mapping[str, Any], path: Path) -> None:
             "base64-decoded)",
         )
     try:
-        dockerconfig.check_sections(data, path)
+        dockerconfig.check_sections(data, Path(path))  # only named in its messages
     except dockerconfig.DockerConfigError as exc:
         raise Problem(INVALID, str(exc)) from None
     if "auths" in data:
@@ -110,7 +166,7 @@ def _entry(auths: Mapping[str, Any], registry: str) -> tuple[str, Any]:
     return registry, None
 
 
-def _login(ctx: Context, entry: Mapping[str, Any], path: Path, key: str, registry: str) -> InlineLogin:
+def _login(ctx: Context, entry: Mapping[str, Any], path: str, key: str, registry: str) -> InlineLogin:
     auth = entry.get("auth")
     if auth:
         if not isinstance(auth, str):
@@ -140,7 +196,7 @@ def _login(ctx: Context, entry: Mapping[str, Any], path: Path, key: str, registr
     return InlineLogin(username, Secret(password), key, form)
 
 
-def _decode(auth: str, path: Path, registry: str) -> tuple[str, str]:
+def _decode(auth: str, path: str, registry: str) -> tuple[str, str]:
     bad = f"{path}: the `auth` for {registry} is not standard base64 of user:secret"
     try:
         raw = base64.b64decode(auth.replace("\r", "").replace("\n", ""), validate=True)

@@ -37,8 +37,8 @@ def run(ctx: Context, rec: Recorder) -> None:
         rec.skip(CI_FILE, NOT_CONFIGURED, summary, hint=hint)
         rec.skip(CI_AUTH, NOT_CONFIGURED, "No CI login to check (harbor.auth_file)", hint=hint)
         return
-    path = ctx.path(setting)
-    login = _file(ctx, rec, path, registry)
+    where = authfile.shown(ctx, setting)
+    login = _file(ctx, rec, setting, registry)
     if login is None:
         return
     who = access.identity(
@@ -47,18 +47,21 @@ def run(ctx: Context, rec: Recorder) -> None:
         login.password,
         robot=access.is_robot(login.username),
         origin=access.AUTH_FILE,
-        file=str(path),
+        file=where,
     )
     hint = "Name the project: harbor.projects (AISG_CHECK_HARBOR_PROJECTS) or `--project NAME`."
     access.service_chain(ctx, rec, who, CI_AUTH, CI_PUSH, hint)
 
 
-def _file(ctx: Context, rec: Recorder, path: Path, registry: str) -> authfile.InlineLogin | None:
+def _file(ctx: Context, rec: Recorder, setting: str, registry: str) -> authfile.InlineLogin | None:
     """The file's inline login for the registry, its name looked at; None when there is no file
-    in a pod (the CronJob's Secret is optional: a project without one is not configured)."""
-    details: dict[str, Any] = {"file": str(path), "registry": registry}
+    in a pod (the CronJob's Secret is optional: a project without one is not configured). The
+    setting may hold the JSON itself (a CI variable that is not a File): named, never shown."""
+    path = authfile.shown(ctx, setting)
+    name = path if path == authfile.INLINE else Path(path).name
+    details: dict[str, Any] = {"file": path, "registry": registry}
     try:
-        login = authfile.read(ctx, path, registry)
+        login = authfile.load(ctx, setting, registry)
     except authfile.Problem as problem:
         if problem.kind == authfile.MISSING and ctx.in_cluster:
             summary = f"No Docker config JSON mounted at {path} (the Secret with the Harbor login is absent)"
@@ -73,14 +76,14 @@ def _file(ctx: Context, rec: Recorder, path: Path, registry: str) -> authfile.In
         rec.warn(
             CI_FILE,
             HARBOR_ROBOT_NAME_EXPANDED,
-            names.expanded_summary(login.username, projects) + f" ({path.name})",
+            names.expanded_summary(login.username, projects) + f" ({name})",
             hint=names.quoting_hint(registry, login.username, projects) + rebuild,
             details=details,
         )
         return login
     rec.ok(
         CI_FILE,
-        f"Inline login for {registry} as {login.username} in {path.name}, as kaniko and crane read it",
+        f"Inline login for {registry} as {login.username} in {name}, as kaniko and crane read it",
         details=details,
     )
     return login

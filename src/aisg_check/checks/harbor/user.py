@@ -17,6 +17,7 @@ from aisg_check.checks.harbor import (
     USER_TLS,
     USER_USERNAME,
     access,
+    authfile,
     names,
 )
 from aisg_check.checks.harbor.diagnoses import (
@@ -128,7 +129,7 @@ def _credentials(ctx: Context, rec: Recorder, registry: str) -> access.Identity:
 def _checked_elsewhere(ctx: Context, rec: Recorder, where: str, details: dict[str, Any]) -> Stop:
     """No login of the user's own, where a Docker config JSON for CI is what logs in: a skip of
     this chain (each later step skipped too), not a failure; `harbor.ci` checks that file."""
-    file = ctx.settings.harbor.auth_file
+    file = authfile.shown(ctx, ctx.settings.harbor.auth_file or "")
     summary = f"Not checked: {where}; the Docker config JSON {file} is checked instead (harbor.ci)"
     rec.skip(USER_CREDENTIALS, NOT_CONFIGURED, summary, details={**details, "auth_file": file})
     for step in (USER_USERNAME, USER_TLS, USER_AUTH, USER_PUSH):

@@ -16,6 +16,7 @@ from aisg_check.checks.runai.diagnoses import (
 )
 from aisg_check.checks.runai.steps import CLUSTER_STEPS, STEP_KUBECONFIG, login_hint
 from aisg_check.context import Context
+from aisg_check.credentials import is_inline_yaml
 from aisg_check.model import CONTACT_MLOPS
 from aisg_check.platform import kubeconfig
 from aisg_check.platform.kubeconfig import DEFAULT_SOURCE
@@ -23,6 +24,8 @@ from aisg_check.platform.kubeconfig import DEFAULT_SOURCE
 
 def resolve(ctx: Context, rec: Recorder) -> tuple[kubeconfig.Kubeconfig, kubeconfig.Selection]:
     paths, source = kubeconfig.candidate_paths(ctx)
+    if _holds_content(ctx, source):
+        raise _content(rec, source)
     try:
         config = kubeconfig.load(ctx)
         # Only where none was named: a --kubeconfig or KUBECONFIG that points nowhere is a mistake.
@@ -49,6 +52,36 @@ def resolve(ctx: Context, rec: Recorder) -> tuple[kubeconfig.Kubeconfig, kubecon
         raise _context_missing(rec, config, exc) from None
     rec.ok(STEP_KUBECONFIG, _summary(sel), details=_details(config, sel, source))
     return config, sel
+
+
+def _holds_content(ctx: Context, source: str) -> bool:
+    """KUBECONFIG (or runai.kubeconfig) holding the kubeconfig itself, as a CI variable that is not
+    of type File does: its "paths" are pieces of the YAML, so none is ever named."""
+    if source == "KUBECONFIG":
+        return is_inline_yaml(ctx.env.get("KUBECONFIG", ""))
+    return source == "runai.kubeconfig" and is_inline_yaml(ctx.settings.runai.kubeconfig or "")
+
+
+def _content(rec: Recorder, source: str) -> Stop:
+    """Named, never echoed: the value is registered with the scrubber (credentials.py) and carries
+    the login's secrets. kubectl would look for files named by its pieces and find none."""
+    if source == "KUBECONFIG":
+        summary = (
+            "KUBECONFIG holds YAML content, not a path: put it in a file (a GitLab File variable) and "
+            "point KUBECONFIG at it"
+        )
+        hint = (
+            "In GitLab CI make KUBECONFIG a variable of type File (the job then gets the path of a file "
+            'holding it), or write it to a file: `printf \'%s\' "$KUBECONFIG" > "$PWD/kubeconfig" && '
+            'export KUBECONFIG="$PWD/kubeconfig"`.'
+        )
+    else:
+        summary = (
+            "runai.kubeconfig holds YAML content, not a path: put it in a file and set runai.kubeconfig "
+            "to its path"
+        )
+        hint = "Save the kubeconfig as a file and set runai.kubeconfig (or --kubeconfig) to that file's path."
+    return rec.fail(STEP_KUBECONFIG, KUBECONFIG_MISSING, summary, hint=hint, details={"source": source})
 
 
 def _improved(ctx: Context, rec: Recorder) -> bool:
