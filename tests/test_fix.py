@@ -444,3 +444,214 @@ def test_a_file_edited_while_the_question_waits_is_not_overwritten(home: Path) -
     assert "changed since it was read; nothing written" in (child.before or "")
     assert config.read_text() == "Host 127.0.0.1\n    User someone-else\n"
     assert not list(config.parent.glob("*.bak"))
+
+
+# -- Ctrl-C after a change is made: the change is recorded, undone or reported truthfully -------
+
+
+class Listener:
+    """A port that first hangs up on every connection (the first run fails fast), then, once
+    `silent` is set, accepts and never says a word: ssh waits there for GitLab's banner, so the
+    check run again after the fix is still running when Ctrl-C comes."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.silent = threading.Event()
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(16)
+        self.port = self.socket.getsockname()[1]
+        self.held: list[Any] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.socket.accept()
+            except OSError:  # closed: the test is over
+                return
+            if self.silent.is_set():
+                self.held.append(conn)
+            else:
+                conn.close()
+
+    def close(self) -> None:
+        self.socket.close()
+        for conn in self.held:
+            conn.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    server = Listener()
+    yield server
+    server.close()
+
+
+def test_ctrl_c_while_the_check_runs_again_names_the_change_it_keeps(home: Path, listener: Listener) -> None:
+    key = home / ".ssh" / "id"
+    config = ssh_setup(home, listener.port, f"Host 127.0.0.1\n    User git\n    IdentityFile {key}\n")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True, timeout=30)
+    gitlab = {"host": "127.0.0.1", "ssh_port": listener.port, "ssh_user": "git", "ssh_config": str(config)}
+    user_config(home, {"timeout": 30, "gitlab": gitlab})
+    child = spawn("fix", PORT_CODE)
+    child.expect("Apply this fix")
+    listener.silent.set()
+    child.sendline("y")
+    child.expect("Checking again: gitlab.ssh")
+    child.expect(pexpect.TIMEOUT, timeout=1.5)  # ssh is now waiting for a banner that never comes
+    child.sendintr()
+    child.expect(pexpect.EOF, timeout=20)
+    child.close()
+    output = child.before or ""
+    assert child.exitstatus == 130, output
+    assert f"    Port {listener.port}\n" in config.read_text()  # applied, and kept
+    backup = next(config.parent.glob("config.aisg-check-*.bak"))
+    kept = output.split("files changed and kept: ", 1)[1]
+    assert kept.startswith(f"~/.ssh/config, ~/.ssh/{backup.name} (not yet checked again: ~/.ssh/config;"), (
+        output
+    )
+
+
+class _Interrupting:
+    """A change whose making is cut short by Ctrl-C (as between two `chmod`s of a plan)."""
+
+    def preview(self) -> list[str]:
+        return ["$ (interrupted)"]
+
+    def apply(self, now: Any) -> Any:
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_between_two_changes_undoes_the_first(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from aisg_check.fixes.plan import Applied, ModeChange, Plan
+
+    key = tmp_path / "id"
+    key.write_text("key\n")
+    key.chmod(0o644)
+    plan = Plan("two keys", (ModeChange(key, "~/.ssh/id", 0o644, 0o600), _Interrupting()))
+    record: list[Applied] = []
+    with pytest.raises(KeyboardInterrupt):
+        plan.apply(datetime.now(), record)
+    assert stat.S_IMODE(key.stat().st_mode) == 0o644  # put back as it was
+    assert record == []  # and no longer reported as changed
+    done = Plan("one key", (ModeChange(key, "~/.ssh/id", 0o644, 0o600),)).apply(datetime.now(), record)
+    assert record == done and record[0].paths == (key,)  # recorded as soon as it is made
+
+
+class _Answers:
+    """The session's terminal, answering yes."""
+
+    def problem(self, result: CheckResult) -> None:
+        pass
+
+    def plan(self, plan: Any, scrub: Any) -> None:
+        pass
+
+    def ask(self, question: str) -> bool:
+        return True
+
+    def say(self, text: str, style: str = "") -> None:
+        pass
+
+
+def test_the_session_records_a_change_before_the_check_runs_again(home: Path) -> None:
+    from aisg_check.commands.fix import _interrupted
+    from aisg_check.fixes.session import Session
+    from tests.helpers import make_context
+
+    config = ssh_setup(home, 2222, "Host 127.0.0.1\n    User git\n")
+    settings = {"gitlab": {"host": "127.0.0.1", "ssh_port": 2222, "ssh_config": str(config)}}
+    calls: list[list[str]] = []
+
+    def select(ids: Any) -> Any:
+        from aisg_check import registry
+
+        calls.append(list(ids))
+        if len(calls) > 1:  # the check run again: Ctrl-C there
+            raise KeyboardInterrupt
+        return registry.select(None, only=ids)
+
+    session = Session(lambda: make_context(settings), select, _Answers(), yes=True)
+    ctx, results = session.run(["gitlab.ssh"])
+    with pytest.raises(KeyboardInterrupt):
+        session.fix_all(ctx, results, PORT_CODE)
+    assert "Port 2222" in config.read_text() and len(calls) == 2
+    backup = next(config.parent.glob("config.aisg-check-*.bak"))
+    assert session.changed == [config, backup] and session.unchecked == [config]
+    assert _interrupted(session).startswith(
+        f"aisg-check: interrupted; files changed and kept: ~/.ssh/config, ~/.ssh/{backup.name} "
+        "(not yet checked again: ~/.ssh/config;"
+    )
+
+
+# -- without a code: only the checks that have a fix run, and nothing is sent to write -----------
+
+
+@pytest.fixture
+def recorder() -> Iterator[Any]:
+    """An HTTP server that answers every request as S3's ListBuckets would, and notes each."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from tests.servers.s3 import LIST_BUCKETS_XML
+    from tests.servers.tls import StandInHandler
+
+    seen: list[tuple[str, str]] = []
+
+    class Handler(StandInHandler):
+        def _answer(self) -> None:
+            seen.append((self.command, self.path))
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(LIST_BUCKETS_XML)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(LIST_BUCKETS_XML)
+
+        do_GET = do_PUT = do_HEAD = do_DELETE = do_POST = do_PATCH = _answer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.seen = seen  # type: ignore[attr-defined]
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"  # type: ignore[attr-defined]
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_fix_without_a_code_runs_only_checks_that_have_a_fix_and_writes_nowhere(
+    home: Path, recorder: Any
+) -> None:
+    (home / ".aws").mkdir()
+    (home / ".aws" / "credentials").write_text(
+        "[default]\naws_access_key_id = AKIA1\naws_secret_access_key = s\n"
+    )
+    user_config(
+        home,
+        {
+            "mlflow": {"tracking_uri": recorder.url, "experiment": "e", "create_experiment": True},
+            "ecs": {"endpoint_url": recorder.url, "buckets": ["data"], "write_test": True},
+        },
+    )
+    before = snapshot(home)
+    result = cli("fix", "--dry-run")
+    assert result.returncode == 0, result.stdout + result.stderr
+    ran = result.stdout.split("check(s): ", 1)[1].split(" …", 1)[0].split(", ")
+    assert {c for c in ran if not c.startswith("vpn.")} == {"gitlab.ssh", "gitlab.https", "ecs"}, ran
+    assert ("GET", "/") in recorder.seen  # ECS was checked (ListBuckets) …
+    assert not [r for r in recorder.seen if r[0] not in ("GET", "HEAD")]  # … and nothing written
+    assert not [r for r in recorder.seen if "mlflow" in r[1]]  # MLflow not contacted at all
+    assert "Only the checks with an automatic fix ran" in result.stdout
+    assert snapshot(home) == before
+    only = cli("fix", "--dry-run", "--only", "mlflow")
+    assert only.returncode == 0 and "no check selected has an automatic fix" in only.stdout
+    assert not [r for r in recorder.seen if "mlflow" in r[1]]

@@ -246,3 +246,152 @@ def test_the_document_drops_empty_answers_and_loads() -> None:
     text = init.document({"timeout": 3}, {"project": "p", "ecs.buckets": [], "runai.project": "p"}, "p")
     assert yaml.safe_load(text) == {"timeout": 3, "runai": {"project": "p"}}
     assert text.startswith("# aisg-check settings for project p")
+
+
+# -- a credential already in the file: kept there, never shown ------------------------------------
+
+TOKEN = "glpat-CANARYinit123"
+
+
+def test_a_token_in_the_old_file_is_kept_but_never_shown(home: Path) -> None:
+    write_config(target(home), {"gitlab": {"token": TOKEN}, "mlflow": {"experiment": "Vision Baseline"}})
+    result = run_cli(["init", "--no-input", "--project", "team"])
+    assert result.returncode == 0, result.stderr
+    assert TOKEN not in result.stdout + result.stderr
+    assert "token: '***'" in result.stdout  # the file, shown masked
+    assert "set GITLAB_TOKEN instead and delete the line" in result.stdout
+    text = target(home).read_text()
+    assert f"token: {TOKEN}" in text  # it was there: init does not silently drop a setting
+    assert "No credentials here" not in text and "move gitlab.token (to GITLAB_TOKEN)" in text
+    assert loaded(target(home)).gitlab.token.reveal() == TOKEN
+    again = run_cli(["init", "--no-input", "--project", "team"])
+    assert "already says this: unchanged" in again.stdout and TOKEN not in again.stdout + again.stderr
+
+
+def test_a_token_is_masked_in_the_file_shown_before_asking(home: Path) -> None:
+    write_config(target(home), {"gitlab": {"token": TOKEN}, "mlflow": {"experiment": "Vision Baseline"}})
+    child = spawn("--project", "team", "--tracking-uri", "https://m.example.org")
+    seen: list[str] = []
+    child.logfile_read = _Collect(seen)
+    child.expect(r"MLflow experiment \(Vision Baseline\)")  # the file's own value, spaces and all
+    child.sendline("")
+    for _ in range(10):  # Enter to every question left, then yes
+        if child.expect([r"Write .*\?", r": $"]) == 0:
+            break
+        child.sendline("")
+    child.sendline("y")
+    code, _ = finish(child)
+    output = "".join(seen)
+    assert code == 0, output
+    assert TOKEN not in output and "token: '***'" in output
+    assert loaded(target(home)).mlflow.experiment == "Vision Baseline"
+    assert loaded(target(home)).gitlab.token.reveal() == TOKEN
+
+
+def test_without_a_credential_the_file_says_there_is_none(home: Path) -> None:
+    result = run_cli(["init", "--no-input", "--project", "team"])
+    assert result.returncode == 0, result.stderr
+    text = target(home).read_text()
+    assert "No credentials here" in text and "token" not in text
+    assert "GITLAB_TOKEN" not in result.stdout
+
+
+# -- the file's values are the user's: kept as they are --------------------------------------------
+
+
+def test_existing_values_are_kept_even_where_a_new_answer_would_be_refused(home: Path) -> None:
+    write_config(
+        target(home),
+        {
+            "mlflow": {"experiment": "Vision Baseline"},
+            "harbor": {"projects": ["Team A"]},
+            "runai": {"project": "cv"},
+        },
+    )
+    result = run_cli(["init", "--no-input", "--project", "team"])
+    assert result.returncode == 0, result.stderr
+    settings = loaded(target(home))
+    assert settings.mlflow.experiment == "Vision Baseline"  # not replaced by the project name
+    assert settings.harbor.projects == ("Team A",) and settings.runai.project == "cv"
+    assert settings.ecs.buckets == ("team",)  # what was not there takes the derived default
+
+
+def test_an_experiment_may_have_spaces(home: Path) -> None:
+    result = run_cli(["init", "--no-input", "--project", "team", "--experiment", "Vision Baseline v2"])
+    assert result.returncode == 0, result.stderr
+    assert loaded(target(home)).mlflow.experiment == "Vision Baseline v2"
+    assert init.check_text("  x y ") == "x y"
+    for bad in ("", "   ", "a\nb"):
+        with pytest.raises(init.Invalid):
+            init.check_text(bad)
+
+
+# -- what the machine says: a malformed file says nothing, and never stops init ----------------------
+
+
+@pytest.mark.parametrize(
+    "kubeconfig",
+    [
+        "current-context: c\ncontexts:\n- name: c\n  context: oops\n",
+        "current-context: c\ncontexts:\n- name: c\n  context: [namespace]\n",
+        "current-context: c\ncontexts:\n- name: c\n  context: {namespace: {runai: vision}}\n",
+        "current-context: c\ncontexts:\n- name: c\n  context: {namespace: 7}\n",
+        "current-context: c\ncontexts: 5\n",
+        "current-context: c\ncontexts: {c: {namespace: runai-x}}\n",
+        "current-context: c\ncontexts: runai-x\n",
+        "current-context: [c]\ncontexts:\n- name: [c]\n  context: {namespace: runai-x}\n",
+        "- just\n- a list\n",
+        "current-context: c\ncreated: 2024-13-40\n",  # a date no calendar has: PyYAML raises ValueError
+        "a: [\n",
+        "a: &x [*x]\n",
+        "\xff\xfe not text",
+    ],
+)
+def test_a_malformed_kubeconfig_says_nothing(home: Path, kubeconfig: str) -> None:
+    from aisg_check.found import kube_namespace
+
+    (home / ".kube").mkdir()
+    (home / ".kube" / "config").write_bytes(kubeconfig.encode("latin-1"))
+    assert kube_namespace({}, home) is None
+    assert find({}, home).namespace is None
+    result = run_cli(["init", "--no-input", "--project", "team"])
+    assert result.returncode == 0, result.stderr
+    assert loaded(target(home)).runai.project == "team"
+
+
+@pytest.mark.parametrize(
+    "docker_config",
+    [
+        "[]",
+        "null",
+        '{"auths": []}',
+        '{"auths": "registry.example.org"}',
+        '{"credHelpers": 5, "auths": {"": {}, "harbor.example.org": 1}}',
+        "[" * 100_000 + "]" * 100_000,
+        "{not json",
+        "\xff",
+    ],
+)
+def test_a_malformed_docker_config_says_nothing_it_cannot_read(home: Path, docker_config: str) -> None:
+    from aisg_check.found import docker_registries
+
+    (home / ".docker").mkdir()
+    (home / ".docker" / "config.json").write_bytes(docker_config.encode("latin-1"))
+    assert set(docker_registries({}, home)) <= {"harbor.example.org"}  # a name only when it is one
+    assert "" not in find({}, home).registries
+
+
+def test_unreadable_aws_files_and_odd_paths_say_nothing(home: Path) -> None:
+    from aisg_check.found import aws_profiles
+
+    (home / ".aws" / "config").mkdir(parents=True)  # a directory where the file should be
+    (home / ".aws" / "credentials").write_bytes(b"[de\xffault]\n")
+    assert aws_profiles({}, home) == ()
+    odd = {
+        "AWS_CONFIG_FILE": "a\0b",
+        "AWS_SHARED_CREDENTIALS_FILE": "c\0d",
+        "KUBECONFIG": "e\0f",
+        "DOCKER_CONFIG": "g\0h",
+    }
+    found = find(odd, home)
+    assert (found.aws_profiles, found.namespace, found.registries) == ((), None, ())

@@ -1,7 +1,9 @@
 """What the machine already says about the user's project, for `aisg-check init` to offer as
 defaults: MLflow's variables, the AWS profile names (section headers only: no value of those files
 is read), the kubeconfig's current namespace, and the registries Docker's config.json holds a
-login for (names only). Nothing here fails: a file that is missing or unreadable says nothing.
+login for (names only). Nothing here fails: a file that is missing, unreadable, not what it
+should be, or holding a value of the wrong type (a `context:` that is a string) says nothing, and
+`find` guards each reader besides: a suggestion must never cost `init`.
 """
 
 from __future__ import annotations
@@ -9,14 +11,16 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from aisg_check.secrets import strip_userinfo
 
 _SECTION = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*$", re.M)
 _DOCKER_HUB = {"docker.io", "index.docker.io", "registry-1.docker.io"}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,18 @@ def _read(path: Path) -> str | None:
 
     try:
         return read_text(path)
-    except (OSError, UnicodeDecodeError):
+    except (OSError, ValueError):  # ValueError: undecodable, or a NUL in a path from the environment
+        return None
+
+
+def _yaml(text: str) -> Any:
+    import yaml
+
+    from aisg_check.bounds import YAML_LOADER
+
+    try:
+        return yaml.load(text, Loader=YAML_LOADER)
+    except (yaml.YAMLError, ValueError, RecursionError):  # ValueError: a date such as 2024-13-40
         return None
 
 
@@ -67,26 +82,22 @@ def aws_profiles(env: Mapping[str, str], home: Path) -> tuple[str, ...]:
 
 
 def kube_namespace(env: Mapping[str, str], home: Path) -> str | None:
-    import yaml
-
-    from aisg_check.bounds import YAML_LOADER
-
+    """The namespace of the first readable kubeconfig's current context; None for anything else."""
     listed = [p for p in env.get("KUBECONFIG", "").split(os.pathsep) if p.strip()]
     for path in [_home_path(p, home) for p in listed] or [home / ".kube" / "config"]:
         text = _read(path)
         if text is None:
             continue
-        try:
-            doc = yaml.load(text, Loader=YAML_LOADER)
-        except yaml.YAMLError:
+        doc = _yaml(text)
+        current = doc.get("current-context") if isinstance(doc, dict) else None
+        contexts = doc.get("contexts") if isinstance(doc, dict) else None
+        if not isinstance(current, str) or not isinstance(contexts, list):
             return None
-        if not isinstance(doc, dict):
-            return None
-        current = doc.get("current-context")
-        for entry in doc.get("contexts") or []:
+        for entry in contexts:
             if isinstance(entry, dict) and entry.get("name") == current:
-                namespace = (entry.get("context") or {}).get("namespace")
-                return str(namespace) if namespace else None
+                context = entry.get("context")
+                namespace = context.get("namespace") if isinstance(context, dict) else None
+                return (namespace.strip() or None) if isinstance(namespace, str) else None
         return None
     return None
 
@@ -98,16 +109,26 @@ def docker_registries(env: Mapping[str, str], home: Path) -> tuple[str, ...]:
     base = _home_path(env["DOCKER_CONFIG"], home) if env.get("DOCKER_CONFIG") else home / ".docker"
     try:
         data = json.loads(_read(base / "config.json") or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
         return ()
     names: dict[str, None] = {}
     for section in ("auths", "credHelpers"):
         entries = data.get(section) if isinstance(data, dict) else None
         for key in entries if isinstance(entries, dict) else ():
-            host = registry_key(str(key))
-            if host not in _DOCKER_HUB:
+            host = registry_key(str(key)).strip()
+            if host and host not in _DOCKER_HUB:
                 names.setdefault(host, None)
     return tuple(names)
+
+
+def _guarded(
+    reader: Callable[[Mapping[str, str], Path], T], env: Mapping[str, str], home: Path, fallback: T
+) -> T:
+    """The module's promise kept even against a case the readers did not foresee."""
+    try:
+        return reader(env, home)
+    except Exception:  # a default offered is a convenience: it must never end `init`
+        return fallback
 
 
 def find(env: Mapping[str, str], home: Path) -> Found:
@@ -115,8 +136,8 @@ def find(env: Mapping[str, str], home: Path) -> Found:
         # Without a user or password a URL may carry: those are never offered, let alone written.
         tracking_uri=strip_userinfo(env["MLFLOW_TRACKING_URI"]) if env.get("MLFLOW_TRACKING_URI") else None,
         experiment=env.get("MLFLOW_EXPERIMENT_NAME") or None,
-        aws_profiles=aws_profiles(env, home),
+        aws_profiles=_guarded(aws_profiles, env, home, ()),
         aws_profile=env.get("AWS_PROFILE") or None,
-        namespace=kube_namespace(env, home),
-        registries=docker_registries(env, home),
+        namespace=_guarded(kube_namespace, env, home, None),
+        registries=_guarded(docker_registries, env, home, ()),
     )

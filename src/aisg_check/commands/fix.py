@@ -1,9 +1,12 @@
 """`aisg-check fix [CODE]`: apply the automatic fixes (aisg_check.fixes) for what failed.
 
-Without a code it runs the checks (as `all`, or what --only/--skip select) and offers a fix for
-each result that has one; with a code it runs the checks that report it and fixes that one.
-Each fix shows its diff or command and asks first (`--yes`: apply without asking; `--dry-run`:
-show, change nothing), backs up what it changes, and runs the check again to prove it.
+Without a code it runs the checks that report a code with an automatic fix (narrowed by
+--only/--skip) and offers a fix for each result that has one; with a code it runs the checks that
+report it and fixes that one. No other check runs: those write nowhere (the ECS write test is off
+whatever the config says), whereas the MLflow check, say, logs a test run on the server, and a
+dry run must change nothing anywhere. Each fix shows its diff or command and asks first (`--yes`:
+apply without asking; `--dry-run`: show, change nothing), backs up what it changes, and runs the
+check again to prove it.
 
 Exit code: 0 when every fix offered worked (or there was nothing to fix, or a dry run), 1 when
 one was declined, refused, failed or could not be confirmed, 2 for a usage or configuration
@@ -25,12 +28,16 @@ from aisg_check.commands import fail_usage
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from aisg_check.check import Check
     from aisg_check.context import Context
     from aisg_check.fixes.plan import Plan
+    from aisg_check.fixes.session import Session
     from aisg_check.model import CheckResult
 
 _ICON = {"pass": "✔", "warn": "!", "fail": "✖", "skip": "–", "error": "‼"}
 _STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim", "error": "bold magenta"}
+# Whatever the config says: the checks `fix` runs write nothing on a server.
+_READ_ONLY = (("ecs.write_test", False, "aisg-check fix (never a write test)"),)
 
 
 class Terminal:
@@ -160,7 +167,6 @@ def fix(
 ) -> None:
     """Fix what failed, where a safe local fix exists: shows each change, asks, backs up, re-checks."""
     from aisg_check import cleanup, registry, signals
-    from aisg_check.fixes import fixes_for
     from aisg_check.fixes.session import Session, State
     from aisg_check.invocation import UsageError, load, overrides
 
@@ -172,29 +178,67 @@ def fix(
         raise fail_usage("fix asks before each change and there is no terminal: pass --yes or --dry-run")
     env = dict(os.environ)
     try:
-        loaded = load(env, config, overrides(timeout, ca_bundle, sets, ()))
-        ids = [f.check for f in fixes_for(wanted)] if wanted else None
+        loaded = load(env, config, overrides(timeout, ca_bundle, sets, _READ_ONLY))
 
         def select(check_ids: Any) -> Any:
             return registry.select(None, only=check_ids)
 
-        first = registry.select(None, only=ids or only, skip=() if ids else skip)
+        first = _first(wanted, only, skip)
     except (UsageError, registry.SelectionError) as exc:
         raise fail_usage(str(exc)) from None
     terminal = Terminal(_console(no_color))
+    if not first:
+        with_one = ", ".join(_fixable())
+        terminal.say(
+            f"Nothing to fix automatically: no check selected has an automatic fix (those: {with_one})."
+        )
+        return
     session = Session(_context_factory(loaded, env), select, terminal, yes=yes, dry_run=dry_run)
     try:
         with cleanup.session():
-            terminal.say(f"Running {len(first)} check(s) …", "dim")
+            terminal.say(f"Running {len(first)} check(s): {', '.join(c.id for c in first)} …", "dim")
             ctx, results = session.run([c.id for c in first])
             attempts = session.fix_all(ctx, results, wanted)
             remains = _closing(terminal, results, attempts, wanted)
     except KeyboardInterrupt:
-        changed = ", ".join(str(p) for p in session.changed) or "none"
-        terminal.say(f"aisg-check: interrupted; files changed and kept: {changed}")
+        terminal.say(_interrupted(session))
         raise typer.Exit(signals.exit_code(130)) from None
     ok = all(a.state in (State.FIXED, State.PLANNED) for a in attempts) and not remains
     raise typer.Exit(0 if ok else 1)
+
+
+def _fixable() -> list[str]:
+    from aisg_check import fixes
+
+    return list(dict.fromkeys(f.check for f in fixes.FIXES))
+
+
+def _first(code: str | None, only: list[str], skip: list[str]) -> list[Check]:
+    """The checks to run first: those that report CODE; without one, those that report a code
+    with an automatic fix, narrowed by --only/--skip (and what they need, the VPN probes)."""
+    from aisg_check import fixes, registry
+
+    if code:
+        return registry.select(None, only=[f.check for f in fixes.fixes_for(code)])
+    ids = _fixable()
+    if only:  # --only names checks (or steps, globs): the fixable ones among them
+        asked = {c.id for c in registry.select(None, only=only, skip=skip)}
+        ids = [i for i in ids if i in asked]
+    return registry.select(None, only=ids, skip=skip) if ids else []
+
+
+def _interrupted(session: Session) -> str:
+    """What Ctrl-C leaves: every file changed and still so, and which of them no check has
+    looked at again (the check was running when the signal came)."""
+    from aisg_check.fixes.plan import display
+
+    home = Path.home()
+    changed = ", ".join(display(p, home) for p in session.changed) or "none"
+    line = f"aisg-check: interrupted; files changed and kept: {changed}"
+    if session.unchecked:
+        unchecked = ", ".join(display(p, home) for p in session.unchecked)
+        line += f" (not yet checked again: {unchecked}; `aisg-check fix` checks it and offers the rest)"
+    return line
 
 
 def _interactive() -> bool:
@@ -227,6 +271,8 @@ def _closing(terminal: Terminal, results: dict[str, CheckResult], attempts: Any,
         )
     if any(a.state.value == "fixed" for a in attempts):
         terminal.say("Then run `aisg-check all` again.")
+    elif code is None:
+        terminal.say("Only the checks with an automatic fix ran: `aisg-check all` runs every check.", "dim")
     return remains
 
 

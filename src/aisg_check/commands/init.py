@@ -9,8 +9,9 @@ profile or a Harbor registry the machine names without doubt is taken without as
 
 The file is written once, at the end, atomically, after a backup of the old one (edits.py), and
 only once the tool itself has loaded it: Ctrl-C or Ctrl-D before then writes nothing. Credentials
-are never asked for and never written: a URL with a user or password in it is refused.
-`--no-input` takes the flags and the defaults, for scripts.
+are never asked for nor shown: a URL with a user or password in it is refused, and a credential
+the old file holds (`gitlab.token`) stays there, masked in what is shown, with advice to move it.
+Settings already in the file are kept as they are. `--no-input` takes flags and defaults, for scripts.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from aisg_check.commands import fail_usage
+from aisg_check.secrets import MASK, Scrubber  # standard library only: cheap for `--help`
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -75,6 +77,13 @@ def check_registry(text: str) -> str:
     return text
 
 
+def check_text(text: str) -> str:
+    """Any name on one line: an MLflow experiment may have spaces ("Vision Baseline")."""
+    if not text.strip() or any(ch in text for ch in "\r\n\0"):
+        raise Invalid("expected a name on one line")
+    return text.strip()
+
+
 def check_names(text: str) -> list[str]:
     return [check_name(item.strip()) for item in text.split(",") if item.strip()]
 
@@ -90,7 +99,7 @@ class Question:
 QUESTIONS = (
     Question("project", "Project name", check_name),
     Question("mlflow.tracking_uri", "MLflow tracking URI", check_url),
-    Question("mlflow.experiment", "MLflow experiment", check_name, derived=True),
+    Question("mlflow.experiment", "MLflow experiment", check_text, derived=True),
     Question("harbor.projects", "Harbor projects (comma-separated)", check_names, derived=True),
     Question("harbor.registry", "Harbor registry", check_registry),
     Question("ecs.profile", "AWS profile for ECS", check_name),
@@ -143,6 +152,21 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def credentials_in(existing: Mapping[str, Any]) -> dict[str, str]:
+    """The credentials (Secret-typed settings: gitlab.token) a file holds, by key."""
+    from aisg_check.config import KEYS_BY_PATH
+
+    secret = {spec.path for spec in KEYS_BY_PATH.values() if spec.secret}
+    return {key: str(value) for key, value in existing.items() if key in secret and value not in (None, "")}
+
+
+def variable(key: str) -> str:
+    """Where a credential belongs instead of the file: the other tool's variable (GITLAB_TOKEN)."""
+    from aisg_check.config import KEYS_BY_PATH
+
+    return KEYS_BY_PATH[key].env[0] if KEYS_BY_PATH[key].env else KEYS_BY_PATH[key].env_name
+
+
 def document(existing: Mapping[str, Any], answers: Mapping[str, Any], project: str | None) -> str:
     """The config file: the old file's keys, then the answers (an empty answer removes a key)."""
     import yaml
@@ -155,13 +179,46 @@ def document(existing: Mapping[str, Any], answers: Mapping[str, Any], project: s
         section, _, name = key.rpartition(".")
         target = nested.setdefault(section, {}) if section else nested
         target[name] = list(value) if isinstance(value, tuple) else value
+    moves = ", ".join(f"{key} (to {variable(key)})" for key in credentials_in(merged))
     header = (
         f"# aisg-check settings{f' for project {project}' if project else ''}, "
-        "written by `aisg-check init`.\n"
-        "# `aisg-check config` shows every setting and where it comes from. No credentials here:\n"
-        "# they stay where the tools keep them (docker login, ~/.aws/credentials, MLFLOW_TRACKING_*).\n"
+        "written by `aisg-check init`.\n# `aisg-check config` shows every setting and where it comes from. "
+        + (
+            f"This file holds a\n# credential kept from the old file: move {moves} and delete it here.\n"
+            if moves
+            else "No credentials here:\n# they stay where the tools keep them (docker login, "
+            "~/.aws/credentials, MLFLOW_TRACKING_*).\n"
+        )
     )
     return header + (yaml.safe_dump(nested, sort_keys=False, allow_unicode=True) if nested else "")
+
+
+@dataclass(frozen=True)
+class Content:
+    """The new file, and what of it may be shown: a credential's value masked, then the text
+    scrubbed of it too (should YAML have written it in another form, or elsewhere)."""
+
+    text: str
+    shown: str
+    credentials: Mapping[str, str]  # kept from the old file: key → value
+
+    @classmethod
+    def of(cls, existing: Mapping[str, Any], answers: Mapping[str, Any]) -> Content:
+        project, credentials = answers.get("project"), credentials_in(existing)
+        masked = document({**existing, **dict.fromkeys(credentials, MASK)}, answers, project)
+        shown = Scrubber(credentials.values()).scrub(masked)
+        return cls(document(existing, answers, project), shown, credentials)
+
+    def scrub(self, text: str) -> str:
+        return Scrubber(self.credentials.values()).scrub(text)
+
+    def advice(self, shown_path: str) -> str:
+        """For a credential kept: where it belongs instead."""
+        return "".join(
+            f"{key} is a credential, kept in {shown_path} because it was there: set {variable(key)} "
+            "instead and delete the line (the file and its backups are copies of it).\n"
+            for key in self.credentials
+        ).rstrip("\n")
 
 
 def _validate(path: Path) -> None:
@@ -233,16 +290,21 @@ def _ask(console: Console, question: Question, default: Any, found: Found) -> An
         text = Prompt.ask(prompt, console=console, default=shown, show_default=bool(shown)).strip()
         if text in ("", CLEAR):
             return None
+        if shown and text == shown:  # the default as it is: a value of the file is not re-judged
+            return default
         try:
             return question.parse(text)
         except Invalid as exc:
             console.print(Text(f"  {exc}", style="red"))
 
 
-def _usable(question: Question, default: Any) -> Any:
-    """A default only when it would pass as an answer (a stray variable must not end up written)."""
+def _usable(question: Question, default: Any, existing: Mapping[str, Any]) -> Any:
+    """A default only when it would pass as an answer (a stray variable must not end up written).
+    A value already in the file is the user's own: kept as it is, never replaced by a guess."""
     if default in (None, "", [], ()):
         return None
+    if question.key in existing:
+        return default
     try:
         return question.parse(_shown(default))
     except Invalid:
@@ -256,7 +318,7 @@ def _answers(
     registry = _profile_registry()
     answers: dict[str, Any] = {}
     for question in QUESTIONS:
-        default = _usable(question, defaults(question.key, existing, found, registry))
+        default = _usable(question, defaults(question.key, existing, found, registry), existing)
         if default in (None, "", [], ()) and question.derived and answers.get("project"):
             default = [answers["project"]] if question.parse is check_names else answers["project"]
         flag = flags.get(question.key)
@@ -275,7 +337,7 @@ def _answers(
     return answers
 
 
-def _write(console: Console, path: Path, text: str, *, home: Path, confirm: bool) -> None:
+def _write(console: Console, path: Path, content: Content, *, home: Path, confirm: bool) -> None:
     from rich.prompt import Confirm
     from rich.text import Text
 
@@ -285,22 +347,25 @@ def _write(console: Console, path: Path, text: str, *, home: Path, confirm: bool
     shown = display(path, home)
     if confirm:
         console.print(Text(f"\n{shown}:", style="bold"))
-        console.print(Text(text))
+        console.print(Text(content.shown))
         if not Confirm.ask(f"Write {shown}?", console=console, default=True):
             console.print(Text("Nothing was written."))
             raise typer.Exit(1)
     try:
-        written = edits.replace(path, text, validate=_validate)
+        written = edits.replace(path, content.text, validate=_validate)
     except edits.EditError as exc:
-        raise fail_usage(f"nothing was written: {exc}") from None
+        raise fail_usage(content.scrub(f"nothing was written: {exc}")) from None
     if not written.changed:
         console.print(Text(f"{shown} already says this: unchanged."))
-        return
-    saved = f" (the old one is kept as {display(written.backup, home)})" if written.backup else ""
-    console.print(Text(f"Wrote {shown}{saved}.", style="green"))
-    if not confirm:
-        console.print(Text(text))
-    console.print(Text("Next: run `aisg-check all`; `aisg-check config` shows every setting."))
+    else:
+        saved = f" (the old one is kept as {display(written.backup, home)})" if written.backup else ""
+        console.print(Text(f"Wrote {shown}{saved}.", style="green"))
+        if not confirm:
+            console.print(Text(content.shown))
+    if content.credentials:
+        console.print(Text(content.advice(shown), style="yellow"))
+    if written.changed:
+        console.print(Text("Next: run `aisg-check all`; `aisg-check config` shows every setting."))
 
 
 # The options, as types: the signature of `init` stays readable.
@@ -343,24 +408,15 @@ def init(
     path = target_path(env, config)
     existing = read_existing(path)
     found = find(env, home)
-    flags = {
-        "project": project,
-        "mlflow.tracking_uri": tracking_uri,
-        "mlflow.experiment": experiment,
-        "harbor.projects": harbor_project,
-        "harbor.registry": registry,
-        "ecs.profile": aws_profile,
-        "ecs.buckets": bucket,
-        "runai.project": runai_project,
-    }
+    values = (project, tracking_uri, experiment, harbor_project, registry, aws_profile, bucket, runai_project)
+    flags = dict(zip((q.key for q in QUESTIONS), values, strict=True))  # QUESTIONS' order
     color = not env.get("NO_COLOR") and _interactive()
     console = Console(file=sys.stdout, highlight=False, no_color=not color, soft_wrap=True)
     try:
         if not no_input:
             _greet(console, path, home, found)
         answers = _answers(None if no_input else console, flags, existing, found)
-        text = document(existing, answers, answers.get("project"))
-        _write(console, path, text, home=home, confirm=not no_input)
+        _write(console, path, Content.of(existing, answers), home=home, confirm=not no_input)
     except KeyboardInterrupt:
         console.print(Text("\naisg-check: interrupted; nothing was written."))
         raise typer.Exit(signals.exit_code(130)) from None
@@ -378,13 +434,8 @@ def _greet(console: Console, path: Path, home: Path, found: Found) -> None:
     console.print(Text(f"aisg-check init writes {display(path, home)} ({state}).", style="bold"))
     if found.lines():
         console.print(Text("Found on this machine:\n" + "\n".join(found.lines())))
-    console.print(
-        Text(
-            "Enter takes the value in parentheses; '-' leaves a setting unset; Ctrl-C stops "
-            "without writing anything.",
-            style="dim",
-        )
-    )
+    how = "Enter takes the value in parentheses; '-' leaves a setting unset; Ctrl-C stops without writing"
+    console.print(Text(how + " anything.", style="dim"))
 
 
 def _interactive() -> bool:

@@ -12,21 +12,26 @@ Three kinds of change, each with a preview and an undo:
 
 Previews never show a secret: they pass through the run's scrubber, and any line whose key
 reads like a credential (aws_secret_access_key = …) shows `***` for its value.
+
+Ctrl-C (or SIGTERM, SIGHUP) never leaves a plan half made: each change is made whole under the
+signal shield, recorded in the caller's list the moment it is made, and a signal then undoes the
+plan's changes made so far before it goes on (`Plan.apply`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from aisg_check import edits
+from aisg_check import edits, signals
 from aisg_check.context import CommandResult
 
 _SECRET_LINE = re.compile(
@@ -51,7 +56,7 @@ class Applied:
     """What applying a change did: lines for the user, the paths it changed or made, its undo."""
 
     lines: tuple[str, ...]
-    paths: tuple[Path, ...]
+    paths: tuple[Path, ...]  # the file changed (or made) first, then any backup of it
     undo: Callable[[], str]
 
 
@@ -182,17 +187,36 @@ class Plan:
     changes: tuple[Change, ...]
     notes: tuple[str, ...] = ()
 
-    def apply(self, now: datetime) -> list[Applied]:
-        """Every change, in order; should one fail, the ones before it are undone first."""
-        done: list[Applied] = []
+    def apply(self, now: datetime, done: list[Applied] | None = None) -> list[Applied]:
+        """Every change, in order, each appended to `done` (the caller's record of what is
+        changed) as soon as it is made; returns this plan's. Should one fail, or a signal arrive,
+        the ones made are undone (and taken off `done`) before the exception goes on."""
+        done = [] if done is None else done
+        start = len(done)
         try:
             for change in self.changes:
-                done.append(change.apply(now))
-        except (edits.EditError, OSError):
-            for applied in reversed(done):
-                applied.undo()
+                with uninterrupted():
+                    done.append(change.apply(now))
+        except (edits.EditError, OSError, KeyboardInterrupt):
+            with uninterrupted():
+                while len(done) > start:
+                    done[-1].undo()
+                    done.pop()
             raise
-        return done
+        return done[start:]
+
+
+@contextlib.contextmanager
+def uninterrupted() -> Iterator[None]:
+    """A step made whole: a signal meanwhile (with cli's handlers) is held until it is done, then
+    raised. Without those handlers (Python's own Ctrl-C) this cannot hold one back: the callers
+    undo on KeyboardInterrupt as well."""
+    before = signals.received()
+    with signals.shielded():
+        yield
+    signum = signals.received()
+    if before is None and signum is not None:
+        raise signals.Interrupted(signum)
 
 
 def display(path: Path, home: Path) -> str:

@@ -5,6 +5,10 @@ reports the code, the change is undone: a fix that did not work leaves the file 
 A fix can reveal the next problem of the same check (the port set, the key's mode is the next
 layer's complaint); those are offered too, each (step, code) at most once. The terminal is the
 caller's (`Ui`): this module only decides.
+
+What is changed is recorded the moment it is made (`applied`), not once the check has proven it:
+Ctrl-C while the check runs again leaves the change in place, and the caller can say so
+truthfully (`changed`, and `unchecked`: what no check has looked at since).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from aisg_check import edits
 from aisg_check.fixes import Fix, find
-from aisg_check.fixes.plan import Applied, Plan, Refused
+from aisg_check.fixes.plan import Applied, Plan, Refused, uninterrupted
 from aisg_check.model import CheckResult, Status
 
 if TYPE_CHECKING:
@@ -63,7 +67,19 @@ class Session:
     yes: bool = False
     dry_run: bool = False
     now: Callable[[], datetime] = datetime.now
-    changed: list[Path] = field(default_factory=list)  # every file changed or made, backups included
+    applied: list[Applied] = field(default_factory=list)  # every change made and not undone, in order
+    checked: int = 0  # how many of `applied` a check has run again since
+
+    @property
+    def changed(self) -> list[Path]:
+        """Every file changed or made and still so, backups included."""
+        return [path for done in self.applied for path in done.paths]
+
+    @property
+    def unchecked(self) -> list[Path]:
+        """The files changed that no check has run again since (interrupted before it could);
+        their backups are not named here, only the files themselves."""
+        return [path for done in self.applied[self.checked :] for path in done.paths[:1]]
 
     def run(self, check_ids: Sequence[str]) -> tuple[Context, Results]:
         from aisg_check.runner import run_checks, scrub_report
@@ -115,7 +131,7 @@ class Session:
             say("Left as it is.", "dim")
             return State.DECLINED, None
         try:
-            applied = plan.apply(self.now())
+            applied = plan.apply(self.now(), self.applied)
         except (edits.EditError, OSError) as exc:
             say(f"Not applied: {ctx.scrubber.scrub(str(exc))}", "red")
             return State.FAILED, None
@@ -132,14 +148,16 @@ class Session:
         say = self.ui.say
         now = after.get(before.id)
         if now is not None and now.code == fix.code and now.status in (Status.FAIL, Status.WARN):
-            for done in reversed(applied):
-                line = done.undo()
-                if line:
-                    say(f"  {line}")
+            with uninterrupted():  # undone whole: a file half put back would be the worst case
+                for done in reversed(applied):
+                    line = done.undo()
+                    self.applied = [a for a in self.applied if a is not done]
+                    if line:
+                        say(f"  {line}")
+            self.checked = len(self.applied)
             say(f"The check still says {fix.code}: {now.summary}. The change is undone.", "red")
             return State.FAILED, None
-        for done in applied:
-            self.changed.extend(done.paths)
+        self.checked = len(self.applied)
         if now is None or now.status in (Status.SKIP, Status.ERROR):
             why = f"{now.status.value}: {now.summary}" if now else "the step did not run"
             say(f"Applied, but the check could not confirm it ({why}).", "yellow")
