@@ -70,3 +70,27 @@ def test_the_guard_would_see_a_heavy_import(home: Path) -> None:
     if proc.returncode != 0:
         pytest.skip("boto3 is not installed")
     assert "| boto3" in proc.stderr
+
+
+def test_a_daemon_that_answers_is_pinged_without_the_docker_sdk(home: Path) -> None:
+    """A running daemon is the usual laptop; its ping must not cost the SDK's ~0.5 s of CPU,
+    which in `all` is taken from every other check."""
+    from tests.servers.tls import HTTPServer
+
+    from docker.constants import DEFAULT_DOCKER_API_VERSION as version
+
+    def ping(handler: object) -> None:
+        handler.send_response(200)  # type: ignore[attr-defined]
+        handler.send_header("Content-Length", "2")  # type: ignore[attr-defined]
+        handler.end_headers()  # type: ignore[attr-defined]
+        handler.wfile.write(b"OK")  # type: ignore[attr-defined]
+
+    server = HTTPServer(routes={f"/v{version}/_ping": ping})
+    try:
+        env = {**os.environ, "HOME": str(home), "DOCKER_HOST": f"tcp://127.0.0.1:{server.port}"}
+        config = write_config(home / "aisg.yaml", LOOPBACK_PROFILE)
+        modules = _imported(["harbor", "--only", "harbor.daemon", "--config", str(config)], env)
+    finally:
+        server.close()
+    assert "docker" not in _packages(modules)
+    assert "httpx" in _packages(modules)  # the run got as far as the ping
