@@ -75,9 +75,9 @@ def test_the_guard_would_see_a_heavy_import(home: Path) -> None:
 def test_a_daemon_that_answers_is_pinged_without_the_docker_sdk(home: Path) -> None:
     """A running daemon is the usual laptop; its ping must not cost the SDK's ~0.5 s of CPU,
     which in `all` is taken from every other check."""
-    from tests.servers.tls import HTTPServer
-
     from docker.constants import DEFAULT_DOCKER_API_VERSION as version
+
+    from tests.servers.tls import HTTPServer
 
     def ping(handler: object) -> None:
         handler.send_response(200)  # type: ignore[attr-defined]
