@@ -158,3 +158,34 @@ def assert_result(
     for words in summary_has:
         assert words in result.summary, f"{result_id} summary lacks {words!r}: {result.summary}"
     return result
+
+
+def run_cli_stderr_on_a_terminal(
+    args: Sequence[str], *, env: Mapping[str, str], timeout: float = 60
+) -> tuple[bytes, str]:
+    """Run the CLI with stderr on a pseudo-terminal (stdout piped): (stdout, what the terminal showed)."""
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "aisg_check", *args],
+            env=dict(env),
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            stdin=subprocess.DEVNULL,
+        )
+        os.close(follower)
+        out, _ = proc.communicate(timeout=timeout)
+        chunks = []
+        while True:
+            try:
+                data = os.read(leader, 4096)
+            except OSError:  # EIO once the child has closed its end
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(leader)
+    return out, b"".join(chunks).decode(errors="replace")

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from aisg_check import __version__
-from tests.helpers import LOOPBACK_PROFILE, run_cli, write_config
+from tests.helpers import LOOPBACK_PROFILE, run_cli, run_cli_stderr_on_a_terminal, write_config
 from tests.servers.tls import HTTPServer, SilentServer
 
 
@@ -279,31 +279,9 @@ def test_colour_is_forced_or_refused_on_request(env: dict[str, str]) -> None:
 
 def test_live_progress_only_on_a_terminal(env: dict[str, str]) -> None:
     """stderr on a pseudo-terminal shows progress; piped stderr (above) stays empty."""
-    import pty
-
-    leader, follower = pty.openpty()
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "aisg_check", "vpn", "--only", "vpn.gitlab"],
-            env={**env, "TERM": "xterm"},
-            stdout=subprocess.PIPE,
-            stderr=follower,
-            stdin=subprocess.DEVNULL,
-        )
-        os.close(follower)
-        out, _ = proc.communicate(timeout=30)
-        chunks = []
-        while True:
-            try:
-                data = os.read(leader, 4096)
-            except OSError:
-                break
-            if not data:
-                break
-            chunks.append(data)
-    finally:
-        os.close(leader)
-    shown = b"".join(chunks).decode(errors="replace")
+    out, shown = run_cli_stderr_on_a_terminal(
+        ["vpn", "--only", "vpn.gitlab"], env={**env, "TERM": "xterm"}, timeout=30
+    )
     assert "checking" in shown
     assert b"checking" not in out  # the report on stdout is not mixed with progress
     quiet = subprocess.run(

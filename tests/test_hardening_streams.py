@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import LOOPBACK_PROFILE, write_config
+from tests.helpers import LOOPBACK_PROFILE, run_cli_stderr_on_a_terminal, write_config
 
 ARGS = ["vpn", "--only", "vpn.gitlab", "--format", "json"]
 SGR = re.compile(r"\x1b\[[0-9;]*m")  # a colour or another text attribute
@@ -141,31 +141,10 @@ def test_stdout_on_a_full_device_still_writes_the_output_file(env: dict[str, str
 
 @pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal")
 def test_no_color_on_a_terminal_sends_no_colour_codes_to_stderr(env: dict[str, str]) -> None:
-    import pty
-
-    leader, follower = pty.openpty()
-    try:
-        proc = subprocess.Popen(
-            _cli(["vpn", "--only", "vpn.gitlab"]),
-            env={**env, "TERM": "xterm-256color", "NO_COLOR": "1", "FORCE_COLOR": ""},
-            stdout=subprocess.PIPE,
-            stderr=follower,
-            stdin=subprocess.DEVNULL,
-        )
-        os.close(follower)
-        proc.communicate(timeout=60)
-        chunks = []
-        while True:
-            try:
-                data = os.read(leader, 4096)
-            except OSError:
-                break
-            if not data:
-                break
-            chunks.append(data)
-    finally:
-        os.close(leader)
-    shown = b"".join(chunks).decode(errors="replace")
+    _out, shown = run_cli_stderr_on_a_terminal(
+        ["vpn", "--only", "vpn.gitlab"],
+        env={**env, "TERM": "xterm-256color", "NO_COLOR": "1", "FORCE_COLOR": ""},
+    )
     assert "checking" in shown  # the progress line was there
     assert not SGR.findall(shown), SGR.findall(shown)[:5]
 

@@ -432,3 +432,24 @@ def test_a_bug_in_the_history_costs_one_line_not_the_report(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "history: not recorded: RuntimeError" in err
     assert "secret-ish" not in err
+
+
+def test_a_history_held_by_another_process_is_given_up_on_not_waited_for(tmp_path: Path) -> None:
+    import fcntl
+    import time
+
+    from aisg_check import history
+
+    path = tmp_path / "history.jsonl"
+    lock = path.with_name(f".{path.name}.lock")
+    holder = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        started = time.monotonic()
+        with pytest.raises(OSError, match="locked by another"), history._locked(path, exclusive=True):
+            pass
+        assert time.monotonic() - started < history.LOCK_WAIT_S + 1
+    finally:
+        os.close(holder)
+    with history._locked(path, exclusive=True):  # free again: taken at once
+        pass

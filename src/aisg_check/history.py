@@ -162,6 +162,10 @@ class Loaded:
     cut: bool = False  # larger than MAX_BYTES: only its tail was read
 
 
+# How long a run waits for another run's hold on the history before it gives up recording.
+LOCK_WAIT_S = 2.0
+
+
 @contextlib.contextmanager
 def _locked(path: Path, *, exclusive: bool) -> Iterator[None]:
     """`flock` on a lock file beside the history, which a trim never replaces (a lock on the
@@ -182,10 +186,29 @@ def _locked(path: Path, *, exclusive: bool) -> Iterator[None]:
         yield
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        _lock_within(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH, LOCK_WAIT_S)
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+def _lock_within(fd: int, kind: int, seconds: float) -> None:
+    """`flock`, but bounded: a run must not hang on a history another process holds (a stuck
+    run, a network file system); after `seconds` it is an OSError, told in one line."""
+    import fcntl
+    import time
+
+    give_up = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(fd, kind | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= give_up:
+                raise OSError(
+                    f"the run history is locked by another aisg-check for over {seconds:g}s"
+                ) from None
+            time.sleep(0.02)
 
 
 def _read_tail(fd: int) -> tuple[bytes, bool]:

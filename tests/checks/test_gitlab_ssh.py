@@ -415,7 +415,7 @@ def test_not_applicable_in_a_pod(sshd: GitlabSshServer, home: Path, tmp_path: Pa
         raise AssertionError(f"ran {argv} in a pod")
 
     settings = {"gitlab": {"host": "127.0.0.1", "ssh_port": sshd.port, "ssh_user": sshd.login}}
-    env = {**os.environ, "KUBERNETES_SERVICE_HOST": "10.0.0.1"}
+    env = {**os.environ, "KUBERNETES_SERVICE_HOST": "127.0.0.1"}
     ctx = make_context(settings, env=env, run=run, service_account_dir=account)
     assert ctx.in_cluster
     results = run_component(ctx, "gitlab", only=["gitlab.ssh"], skip=["vpn.*"])
