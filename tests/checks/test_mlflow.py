@@ -989,6 +989,34 @@ def test_static_keys_from_a_profile_in_the_contexts_home(
     assert not [k for k in _objects(moto_server.url) if run_id in k]
 
 
+def test_a_second_check_in_the_process_uses_its_own_aws_files(
+    mlflow_platform: Any, moto_server: Any, bucket: str, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # boto3's default session keeps the first ~/.aws files it parsed, and MLflow caches its S3
+    # client by endpoint for 5-minute windows. A second check in one process (the test suite,
+    # a fleet loop) that starts in a new window once got ProfileNotFound for a profile its own
+    # file holds. Each check must build its client from its own environment.
+    import mlflow.store.artifact.s3_artifact_repo as s3_repo
+
+    def check(profile: str, file: str) -> dict[str, CheckResult]:
+        (home / file).write_text(
+            f"[{profile}]\naws_access_key_id = {AWS_KEY}\naws_secret_access_key = {AWS_SECRET}\n"
+        )
+        env = _env(
+            MLFLOW_S3_ENDPOINT_URL=moto_server.url,
+            AWS_PROFILE=profile,
+            AWS_SHARED_CREDENTIALS_FILE=f"~/{file}",
+            AWS_DEFAULT_REGION="us-east-1",
+        )
+        return _run(mlflow_platform.url, DIRECT, env)
+
+    _all_pass(check("first", "first.ini"))
+    # The next check starts in another of MLflow's cache windows.
+    later = s3_repo._get_utcnow_timestamp() + 2 * s3_repo._MAX_CACHE_SECONDS
+    monkeypatch.setattr(s3_repo, "_get_utcnow_timestamp", lambda: later)
+    _all_pass(check("second", "second.ini"))
+
+
 # -- os.environ and the lock ----------------------------------------------------------------------------
 
 

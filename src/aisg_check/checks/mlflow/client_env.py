@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import ssl
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -208,6 +209,7 @@ class Client:
         self._files = contextlib.ExitStack()
         self._bundle: str | None = None
         self._closed = False
+        self._fresh = False  # boto3's process-wide caches dropped for this check (see call)
         self._lock = threading.Lock()
 
     def __enter__(self) -> Client:
@@ -252,4 +254,26 @@ class Client:
         timeout = self.rec.step_timeout(self.ctx.timeout)
         wanted = overrides(self.ctx, self.target, timeout, self.aws, self._bundle_path())
         with environment(wanted, timeout):
+            if not self._fresh:
+                forget_s3_clients()
+                self._fresh = True
             return fn(*args, **kwargs)
+
+
+def forget_s3_clients() -> None:
+    """Drop the S3 clients and the boto3 session an earlier check left in this process.
+
+    MLflow caches its S3 client by endpoint and TLS setting only (not by profile or credentials
+    file), and boto3's default session keeps the ~/.aws files it parsed first: a second check in
+    the same process (a test run, a fleet loop) would otherwise upload with the first one's
+    credentials, or fail with ProfileNotFound for a profile its own files hold. Dropped inside
+    the os.environ window, the client is built from this check's environment, as a fresh
+    process (the user's training code) builds it. Only modules already loaded are touched.
+    """
+    repo = sys.modules.get("mlflow.store.artifact.s3_artifact_repo")
+    cached = getattr(repo, "_cached_get_s3_client", None)
+    if cached is not None and hasattr(cached, "cache_clear"):
+        cached.cache_clear()
+    boto3 = sys.modules.get("boto3")
+    if boto3 is not None:
+        setattr(boto3, "DEFAULT_SESSION", None)  # noqa: B010 (a module found at run time)
