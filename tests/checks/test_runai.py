@@ -90,6 +90,7 @@ def _fresh_state(request: pytest.FixtureRequest) -> None:
         kube.state.requests.clear()
         kube.state.self_subject_review = True
         kube.state.grants.clear()
+        kube.state.overrides.clear()
         for verb, group, resource in (
             ("create", "", "pods"),
             ("list", "", "pods"),
@@ -765,6 +766,65 @@ def token_kubeconfig(server: str, user: Mapping[str, Any] | None = None, ca_pem:
             "users": [{"name": "me", "user": dict(user or {"token": "fault-token-0123"})}],
         }
     )
+
+
+# -- answers that are not what a Kubernetes API answers ------------------------------------------
+
+SSR_PATH = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
+SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+
+
+@pytest.mark.parametrize(
+    ("path", "answer", "step", "code"),
+    [
+        # A web portal (or a proxy's login page) at the API's URL.
+        (
+            "/version",
+            (200, "text/html", b"<html>Sign in</html>"),
+            "runai.cluster",
+            "ENDPOINT_UNEXPECTED_ANSWER",
+        ),
+        ("/version", (200, "application/json", b'["v1.30"]'), "runai.cluster", "ENDPOINT_UNEXPECTED_ANSWER"),
+        (
+            "/version",
+            (200, "application/json", b'{"major": "1"}'),
+            "runai.cluster",
+            "ENDPOINT_UNEXPECTED_ANSWER",
+        ),
+        ("/version", (502, "text/plain", b"Bad Gateway"), "runai.cluster", "ENDPOINT_HTTP_ERROR"),
+        ("/version", (302, "text/html", b""), "runai.cluster", "ENDPOINT_UNEXPECTED_ANSWER"),
+        (SSR_PATH, (500, "application/json", b"{}"), "runai.identity", "ENDPOINT_HTTP_ERROR"),
+        (
+            SSR_PATH,
+            (201, "application/json", b'{"status": {"userInfo": {"groups": "x"}}}'),
+            "runai.identity",
+            "ENDPOINT_UNEXPECTED_ANSWER",
+        ),
+        (
+            SSAR_PATH,
+            (201, "application/json", b'{"kind": "SelfSubjectAccessReview", "status": {}}'),
+            "runai.permission",
+            "ENDPOINT_UNEXPECTED_ANSWER",
+        ),
+        (SSAR_PATH, (201, "application/json", b"\xff\xfe"), "runai.permission", "ENDPOINT_UNEXPECTED_ANSWER"),
+    ],
+)
+def test_an_answer_not_shaped_as_kubernetes_is_named(
+    path: str,
+    answer: tuple[int, str, bytes],
+    step: str,
+    code: str,
+    tmp_path: Path,
+    ca_file: Path,
+    kube: KubeAPIServer,
+) -> None:
+    token = "static-token-0123456789"
+    kube.state.tokens[token] = (EMAIL, ("system:authenticated",))
+    kube.state.overrides[path] = answer
+    kc = write(tmp_path / "kc", token_kubeconfig(kube.url(), {"token": token}))
+    results = run(settings(kc, ca_file), probe=False)
+    assert_result(results, step, "fail", code)
+    assert token not in json.dumps([r.to_dict() for r in results.values()])
 
 
 @pytest.fixture(scope="module")

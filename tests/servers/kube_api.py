@@ -115,6 +115,9 @@ class KubeState:
     self_subject_review: bool = True
     # Every request as (method, path, Authorization header or None), for assertions.
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
+    # path -> (status, content type, body): what a server that is not quite Kubernetes (a
+    # portal at the API's URL, a broken proxy, a bad release) answers there instead.
+    overrides: dict[str, tuple[int, str, bytes]] = field(default_factory=dict)
 
 
 def _issuer(token: str) -> str | None:
@@ -225,6 +228,15 @@ class _Handler(StandInHandler):
         path = self.path.split("?")[0]
         state.requests.append((method, path, self.headers.get("Authorization")))
         body = self._body() if method == "POST" else {}
+        if path in state.overrides:
+            status, content_type, data = state.overrides[path]
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if method != "HEAD":
+                self.wfile.write(data)
+            return
         user = self._user()
         if user is None:
             self._json(401, _status(401, "Unauthorized", "Unauthorized"))

@@ -1,12 +1,17 @@
 """The `kubernetes` client as a plain HTTP client: imported in the background, given our TLS
-context, our credential and one connection pool, and never its own kubeconfig loader."""
+context, our credential and one connection pool, and never its own kubeconfig loader.
+
+Only its REST layer (`kubernetes.client.rest`: urllib3 with the client's TLS-error wrapping,
+and `ApiException`): from kubernetes 37 the typed layer (`ApiClient`, `VersionApi`, the `V1…`
+models) is built on pydantic, about 0.17 s of CPU to import. Inside `all` every other check
+waited for that under the GIL, for three fixed requests whose JSON the check reads itself."""
 
 from __future__ import annotations
 
 import ssl
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from aisg_check.check import Recorder
@@ -18,14 +23,11 @@ from aisg_check.platform import kubeauth, kubeconfig
 from aisg_check.platform.kubeauth import Credential
 from aisg_check.prefetch import prefetched
 
-if TYPE_CHECKING:
-    from kubernetes.client import ApiClient
-
 _IMPORT_LOCK = threading.Lock()
 
 
 def load() -> None:
-    """Import `kubernetes.client` without running `kubernetes/__init__`.
+    """Import the client's REST layer without running `kubernetes/__init__`.
 
     The package's __init__ also imports its config loaders (google-auth, oauthlib, requests),
     watch, stream, dynamic and leader election: about half of the import time, none of it
@@ -45,7 +47,9 @@ def load() -> None:
                 package.__spec__ = spec
                 package.__file__ = spec.origin
                 sys.modules["kubernetes"] = package
-        import kubernetes.client  # noqa: F401
+        import kubernetes.client.configuration
+        import kubernetes.client.exceptions
+        import kubernetes.client.rest  # noqa: F401
 
 
 def prefetch() -> Callable[[], None]:
@@ -116,14 +120,47 @@ def pool(ctx: Context, sel: kubeconfig.Selection, context: ssl.SSLContext) -> An
     return urllib3.ProxyManager(proxy, **pool_args) if proxy else urllib3.PoolManager(**pool_args)
 
 
-def api_client(sel: kubeconfig.Selection, cred: Credential | None, connections: Any) -> ApiClient:
-    """A client that sends exactly the credential given (or none) over our pool."""
-    from kubernetes.client import ApiClient, Configuration
+class Api:
+    """Requests to the cluster's API as kubectl sends them: JSON, exactly the credential given
+    (or none), over our pool. A status other than 2xx raises the client's `ApiException`, as
+    its typed layer does; an answer that is not a JSON object raises ValueError."""
 
-    cfg = Configuration(host=sel.server)
-    if cred is not None and cred.token:
-        cfg.api_key = {"BearerToken": cred.token.reveal()}
-        cfg.api_key_prefix = {"BearerToken": "Bearer"}
-    client = ApiClient(cfg)
-    client.rest_client.pool_manager = connections
-    return client
+    def __init__(self, sel: kubeconfig.Selection, cred: Credential | None, connections: Any) -> None:
+        from kubernetes.client.configuration import Configuration
+        from kubernetes.client.rest import RESTClientObject
+
+        from aisg_check import __version__
+
+        self._rest: Any = RESTClientObject(Configuration(host=sel.server))  # untyped
+        self._rest.pool_manager = connections  # ours, with our TLS context and proxy
+        self._base = sel.server.rstrip("/")
+        self._headers = {"Accept": "application/json", "User-Agent": f"aisg-check/{__version__}"}
+        if cred is not None and cred.token:
+            self._headers["Authorization"] = f"Bearer {cred.token.reveal()}"
+
+    def get(self, path: str, timeout: tuple[float, float]) -> dict[str, Any]:
+        return self._request("GET", path, None, timeout)
+
+    def create(self, path: str, body: dict[str, Any], timeout: tuple[float, float]) -> dict[str, Any]:
+        return self._request("POST", path, body, timeout)
+
+    def _request(
+        self, method: str, path: str, body: dict[str, Any] | None, timeout: tuple[float, float]
+    ) -> dict[str, Any]:
+        import json
+
+        from kubernetes.client.exceptions import ApiException
+
+        headers = dict(self._headers)
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        response = self._rest.request(
+            method, self._base + path, headers=headers, body=body, _request_timeout=timeout
+        )
+        data = response.read()
+        if not 200 <= response.status < 300:
+            raise ApiException(http_resp=response)
+        answer = json.loads(data)
+        if not isinstance(answer, dict):
+            raise ValueError("the answer is not a JSON object")
+        return answer

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aisg_check.check import Recorder, Step, Stop
 from aisg_check.checks.runai import client
@@ -27,9 +27,6 @@ from aisg_check.net.failures import transport_failure
 from aisg_check.platform import kubeconfig
 from aisg_check.platform.kubeauth import Credential
 
-if TYPE_CHECKING:
-    from kubernetes.client import ApiClient
-
 # What a Run:ai user does in the project namespace: submit workloads (pods, jobs) and see them.
 REQUIRED: tuple[tuple[str, str, str], ...] = (
     ("create", "", "pods"),
@@ -47,8 +44,8 @@ class Session:
     rec: Recorder
     sel: kubeconfig.Selection
     cred: Credential
-    anonymous: ApiClient
-    api: ApiClient
+    anonymous: client.Api
+    api: client.Api
     # How to get a credential the cluster accepts (asked only when it refuses one); in a pod
     # it is the pod's service account, whose fixes are the operator's.
     relogin: Callable[[], str]
@@ -76,8 +73,8 @@ def connect(
             rec,
             sel,
             cred,
-            client.api_client(sel, None, connections),
-            client.api_client(sel, cred, connections),
+            client.Api(sel, None, connections),
+            client.Api(sel, cred, connections),
             relogin,
             in_cluster,
         )
@@ -110,7 +107,7 @@ def call(
         raise _http_error(s, step, what, exc.status, facts) from None
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise _transport(s, step, exc, facts) from None
-    except (ValueError, TypeError, AttributeError, KeyError) as exc:  # an answer the models cannot read
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:  # an answer not shaped as documented
         raise s.rec.fail(
             step,
             ENDPOINT_UNEXPECTED_ANSWER,
@@ -162,15 +159,13 @@ def _http_error(s: Session, step: Step, what: str, status: int, details: dict[st
 
 def version(s: Session) -> None:
     """/version with no credential: isolates network and TLS from authentication."""
-    from kubernetes.client import VersionApi
-
     server = s.sel.server
     details: dict[str, Any] = {"server": server, "tls_verified": not s.sel.insecure}
     info, status = call(
         s,
         STEP_CLUSTER,
         f"{server}/version",
-        lambda: VersionApi(s.anonymous).get_code(_request_timeout=s.timeout()),
+        lambda: _version_info(s.anonymous.get("/version", s.timeout())),
         expected=(401, 403),
         details=details,
     )
@@ -185,21 +180,37 @@ def version(s: Session) -> None:
     note = " (TLS not verified, as the kubeconfig says)" if s.sel.insecure else ""
     s.rec.ok(
         STEP_CLUSTER,
-        f"Kubernetes {info.git_version} answers at {server}{note}",
-        details={**details, "version": info.git_version, "platform": info.platform},
+        f"Kubernetes {info['gitVersion']} answers at {server}{note}",
+        details={**details, "version": info["gitVersion"], "platform": info.get("platform")},
     )
+
+
+def _version_info(answer: dict[str, Any]) -> dict[str, Any]:
+    """version.Info: `gitVersion` is the one field every API server fills."""
+    if not isinstance(answer.get("gitVersion"), str):
+        raise ValueError("no gitVersion in version.Info")
+    return answer
+
+
+def _user_info(answer: dict[str, Any]) -> tuple[str | None, list[str]]:
+    """SelfSubjectReview's status.userInfo: the user name and groups (both may be absent)."""
+    info = (answer.get("status") or {}).get("userInfo") or {}
+    username, groups = info.get("username"), info.get("groups") or []
+    if not isinstance(username, (str, type(None))) or not isinstance(groups, list):
+        raise TypeError("status.userInfo is not a UserInfo")
+    return username, [str(group) for group in groups]
 
 
 def identity(s: Session) -> str | None:
     """Who the cluster sees this credential as (SelfSubjectReview, GA in Kubernetes 1.28)."""
-    from kubernetes.client import AuthenticationV1Api, V1SelfSubjectReview
-
-    body = V1SelfSubjectReview(api_version="authentication.k8s.io/v1", kind="SelfSubjectReview")
+    body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
     review, status = call(
         s,
         STEP_IDENTITY,
         f"SelfSubjectReview at {s.sel.server}",
-        lambda: AuthenticationV1Api(s.api).create_self_subject_review(body, _request_timeout=s.timeout()),
+        lambda: _user_info(
+            s.api.create("/apis/authentication.k8s.io/v1/selfsubjectreviews", body, s.timeout())
+        ),
         expected=(404, 405),
     )
     if status:
@@ -211,9 +222,7 @@ def identity(s: Session) -> str | None:
             details={"self_subject_review": "unavailable", "token_user": s.cred.username},
         )
         return s.cred.username
-    info = review.status.user_info if review.status else None
-    username = info.username if info else None
-    groups = list(info.groups or []) if info else []
+    username, groups = review
     details = {"username": username, "groups": groups, "auth": s.cred.kind, "token_user": s.cred.username}
     if not username or username == ANONYMOUS:
         raise s.rec.fail(
@@ -241,30 +250,29 @@ def namespace(ctx: Context, sel: kubeconfig.Selection, *, in_cluster: bool = Fal
 
 
 def _allowed(s: Session, ns: str, verb: str, group: str, resource: str) -> bool:
-    from kubernetes.client import (
-        AuthorizationV1Api,
-        V1ResourceAttributes,
-        V1SelfSubjectAccessReview,
-        V1SelfSubjectAccessReviewSpec,
-    )
-
-    body = V1SelfSubjectAccessReview(
-        api_version="authorization.k8s.io/v1",
-        kind="SelfSubjectAccessReview",
-        spec=V1SelfSubjectAccessReviewSpec(
-            resource_attributes=V1ResourceAttributes(namespace=ns, verb=verb, group=group, resource=resource)
-        ),
-    )
-    review, status = call(
+    body = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": {"namespace": ns, "verb": verb, "group": group, "resource": resource}},
+    }
+    allowed, status = call(
         s,
         STEP_PERMISSION,
         f"SelfSubjectAccessReview at {s.sel.server}",
-        lambda: AuthorizationV1Api(s.api).create_self_subject_access_review(
-            body, _request_timeout=s.timeout()
+        lambda: _access_allowed(
+            s.api.create("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body, s.timeout())
         ),
         expected=(403,),  # not even allowed to ask: no rights at all
     )
-    return not status and bool(review.status and review.status.allowed)
+    return not status and allowed is True
+
+
+def _access_allowed(answer: dict[str, Any]) -> bool:
+    """SubjectAccessReviewStatus.allowed: required by the API, a boolean."""
+    allowed = (answer.get("status") or {}).get("allowed")
+    if not isinstance(allowed, bool):
+        raise TypeError("status.allowed is not a boolean")
+    return allowed
 
 
 def permission(s: Session, who: str | None) -> None:
