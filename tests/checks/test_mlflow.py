@@ -891,6 +891,21 @@ def test_not_an_mlflow_server_is_an_unexpected_answer(answer: Any, said: str) ->
     assert not any(r.code == "CHECK_CRASHED" for r in results.values())
 
 
+def test_the_lookup_sent_beside_health_counts_only_after_it() -> None:
+    # /health and the lookup go out together; a server whose /health fails is judged on that,
+    # whatever the lookup said (here a perfectly good answer).
+    found = json.dumps({"experiment": {"experiment_id": "1", "name": "x"}}).encode()
+    results = _run_against(
+        {
+            "/health": _answer(503, b"down", "text/plain"),
+            GET_BY_NAME: _answer(200, found, "application/json"),
+        },
+        experiment="x",
+    )
+    assert_result(results, SERVER, "fail", "ENDPOINT_HTTP_ERROR")
+    assert results[AUTH].blocked_by == SERVER
+
+
 def test_create_experiment_answered_with_html_is_not_a_crash() -> None:
     results = _run_against(
         {GET_BY_NAME: _answer(404, _NOT_FOUND, "application/json"), CREATE: _html(200)},

@@ -3,7 +3,8 @@
 1. settings    the tracking URI, the experiment and the credentials, read where the MLflow
                client reads them (`settings.py`)
 2. server      `GET /health`                                        (`server.py`)
-3. auth        the experiment looked up by name with the credentials (`server.py`)
+3. auth        the experiment looked up by name with the credentials (`server.py`; sent
+               beside /health, judged after it)
 4. experiment  its id and artifact location                          (`experiment.py`)
 5. log         a run created (or the user's kept one found again), a param, a metric and tags
                logged and read back                                  (`log.py`, `reuse.py`)
@@ -54,8 +55,12 @@ def run(ctx: Context, rec: Recorder) -> None:
     target = settings.resolve(ctx, rec)
     with client_env.Client(ctx, rec, target) as client:
         rec.require("vpn.mlflow")
-        server.health(ctx, rec, target)
-        lookup = server.sign_in(ctx, rec, target)
+        answers = server.ask(ctx, rec, target)
+        if answers is None:
+            return  # still waiting at the deadline: the runner reports that
+        health, lookup_answer = answers
+        server.health(ctx, rec, target, health)
+        lookup = server.sign_in(ctx, rec, target, lookup_answer)
         found = experiment.find(ctx, rec, target, lookup)
         if artifact.needs_client(found.artifact_location):
             client.preload()  # about a second, beside the run's first requests

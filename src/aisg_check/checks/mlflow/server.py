@@ -1,11 +1,15 @@
 """Layers 2 and 3: `mlflow.server` (`GET /health`, no credentials needed) and `mlflow.auth` (the
 experiment looked up by name with the user's credentials: one answer tells who we are and, for
-the next layer, what exists)."""
+the next layer, what exists).
+
+Both requests go out at once (`ask`) and are judged in layer order: the lookup's answer counts
+only once /health has passed. One round trip fewer on the check's longest chain; the lookup
+travels over the same verified TLS as /health, so sending it early exposes nothing more."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aisg_check.check import Recorder, Step
 from aisg_check.checks.mlflow import rest
@@ -19,13 +23,33 @@ from aisg_check.checks.mlflow.settings import Target
 from aisg_check.context import Context
 from aisg_check.net.failures import Failure
 
+if TYPE_CHECKING:
+    import httpx
+
 SERVER = Step("mlflow.server", "Tracking server")
 AUTH = Step("mlflow.auth", "MLflow sign-in")
 
 
-def health(ctx: Context, rec: Recorder, target: Target) -> None:
+def ask(ctx: Context, rec: Recorder, target: Target) -> tuple[httpx.Response | Failure, ...] | None:
+    """/health and the experiment lookup, at once; None when the deadline came first."""
+    requests: tuple[tuple[str, dict[str, Any]], ...] = (
+        ("/health", {}),
+        ("/api/2.0/mlflow/experiments/get-by-name", {"params": {"experiment_name": target.experiment}}),
+    )
+    answers = rec.parallel(
+        lambda request: rest.call(
+            ctx, rec, target, "GET", request[0], fallback=MLFLOW_UNREACHABLE, **request[1]
+        ),
+        requests,
+        name="server",
+    )
+    if any(answer is None for answer in answers):
+        return None
+    return tuple(answer for answer in answers if answer is not None)
+
+
+def health(ctx: Context, rec: Recorder, target: Target, response: httpx.Response | Failure) -> None:
     url = f"{target.uri}/health"
-    response = rest.call(ctx, rec, target, "GET", "/health", fallback=MLFLOW_UNREACHABLE)
     if isinstance(response, Failure):
         raise rec.fail(
             SERVER, response.diagnosis, response.summary, hint=rest.tls_hint(response), details={"url": url}
@@ -64,17 +88,8 @@ def _is_mlflow_answer(status: int, body: dict[str, Any] | None) -> bool:
     return bool(body.get("error_code"))
 
 
-def sign_in(ctx: Context, rec: Recorder, target: Target) -> Lookup:
-    """Look the experiment up by name: the answer tells both who we are and what exists."""
-    response = rest.call(
-        ctx,
-        rec,
-        target,
-        "GET",
-        "/api/2.0/mlflow/experiments/get-by-name",
-        fallback=MLFLOW_UNREACHABLE,
-        params={"experiment_name": target.experiment},
-    )
+def sign_in(ctx: Context, rec: Recorder, target: Target, response: httpx.Response | Failure) -> Lookup:
+    """The experiment looked up by name: the answer tells both who we are and what exists."""
     if isinstance(response, Failure):
         raise rec.fail(
             AUTH, response.diagnosis, f"The tracking API at {target.uri} did not answer: {response.summary}"
