@@ -463,6 +463,16 @@ def test_invalid_access_key(platform: Platform, home: Path) -> None:
     assert results["ecs.write"].blocked_by == "ecs.list"
 
 
+def test_bucket_answers_count_only_after_the_listing_passed(platform: Platform, home: Path) -> None:
+    # The bucket reads go out beside ListBuckets; when the keys fail there, the buckets are
+    # blocked by the listing, not failed on answers of their own.
+    write_aws(home, profile_text("default", ("AKIANOTKNOWN00000000", CANARY)), endpoint_config(platform.url))
+    results = run_ecs(platform.url, buckets=["project-1", "another"])
+    assert_result(results, "ecs.list", "fail", "ECS_INVALID_ACCESS_KEY")
+    assert not [r.id for r in results.values() if r.id.startswith("ecs.bucket.")]
+    assert assert_result(results, "ecs.bucket", "skip", "BLOCKED").blocked_by == "ecs.list"
+
+
 def test_wrong_secret(platform: Platform, home: Path) -> None:
     write_aws(home, profile_text("default", (platform.admin.key_id, CANARY)), endpoint_config(platform.url))
     results = run_ecs(platform.url)

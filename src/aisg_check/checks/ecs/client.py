@@ -82,9 +82,13 @@ def _s3_loader(made: Any) -> Any:
 
 
 @contextmanager
-def ca_bundle(ctx: Context) -> Iterator[str | bool]:
+def ca_bundle(ctx: Context, endpoint: str) -> Iterator[str | bool]:
     """botocore takes one CA file; combine certifi's roots with ours (ca_bundle, REQUESTS_CA_BUNDLE,
-    AWS_CA_BUNDLE) in a temporary file so a private CA adds to the public roots, as ctx.ssl_context does."""
+    AWS_CA_BUNDLE) in a temporary file so a private CA adds to the public roots, as ctx.ssl_context does.
+    No file for a plain http:// endpoint: nothing there is verified."""
+    if not endpoint.lower().startswith("https://"):
+        yield True
+        return
     files = list(ctx.ca_files())
     aws_ca = ctx.env.get("AWS_CA_BUNDLE")
     if aws_ca and os.path.isfile(aws_ca):

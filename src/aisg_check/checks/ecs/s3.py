@@ -1,6 +1,10 @@
 """Layers 3 to 5, against the endpoint: list the buckets (`ecs.list`), read each named bucket
 (`ecs.bucket.<name>`) and, when asked, a write round trip (`ecs.write`) that leaves nothing
-behind."""
+behind.
+
+The reads of layers 3 and 4 go out at once (`ask`) and are judged in layer order: a bucket's
+answers count only once the listing layer has passed. Two round trips fewer per run; all of them
+are reads, so asking early changes nothing on the server."""
 
 from __future__ import annotations
 
@@ -27,12 +31,35 @@ WRITE_TEST_PREFIX = "aisg-check-write-test/"
 WRITE_CALLS = 3  # put, get, delete: the write test starts only with this many timeouts left
 
 
+# -- the reads of layers 3 and 4, at once ---------------------------------------------------------
+
+Read = tuple[str, str]  # (operation, bucket): ("list", ""), ("head", b), ("objects", b)
+
+
+def ask(ctx: Context, rec: Recorder, s3: S3) -> dict[Read, Any] | None:
+    """Every read the two layers make, answered (or an S3Failure); None when the deadline
+    came first."""
+    reads: list[Read] = [("list", "")]
+    reads += [(operation, bucket) for bucket in ctx.settings.ecs.buckets for operation in ("head", "objects")]
+    answers = rec.parallel(lambda read: s3.call(_request(s3, *read)), reads, name="read")
+    if any(answer is None for answer in answers):
+        return None
+    return dict(zip(reads, answers, strict=True))
+
+
+def _request(s3: S3, operation: str, bucket: str) -> Any:
+    if operation == "head":
+        return lambda: s3.client.head_bucket(Bucket=bucket)
+    if operation == "objects":
+        return lambda: s3.client.list_objects_v2(Bucket=bucket, MaxKeys=1)
+    return s3.client.list_buckets
+
+
 # -- layer 3: list buckets -----------------------------------------------------------------------
 
 
-def list_layer(ctx: Context, rec: Recorder, s3: S3) -> list[str]:
+def list_layer(ctx: Context, rec: Recorder, s3: S3, answer: Any) -> list[str]:
     """Bucket names; empty when listing is denied, which ECS does for hidden buckets."""
-    answer = s3.call(s3.client.list_buckets)
     if isinstance(answer, S3Failure):
         stop = common_failure(s3, rec, LIST, answer, "ListBuckets")
         if stop is not None:
@@ -67,18 +94,21 @@ def list_layer(ctx: Context, rec: Recorder, s3: S3) -> list[str]:
 # -- layer 4: named buckets ----------------------------------------------------------------------
 
 
-def bucket_layer(ctx: Context, rec: Recorder, s3: S3) -> list[str]:
+def bucket_layer(ctx: Context, rec: Recorder, s3: S3, answers: dict[Read, Any]) -> list[str]:
     """Every named bucket is checked (one failing does not hide the others); the check stops
     after them if any failed."""
-    failed = [bucket for bucket in ctx.settings.ecs.buckets if not _one_bucket(rec, s3, bucket)]
+    failed = [
+        bucket
+        for bucket in ctx.settings.ecs.buckets
+        if not _one_bucket(rec, s3, bucket, answers[("head", bucket)], answers[("objects", bucket)])
+    ]
     if failed:
         raise Stop(f"{BUCKET.id}.{failed[0]}")
     return list(ctx.settings.ecs.buckets)
 
 
-def _one_bucket(rec: Recorder, s3: S3, bucket: str) -> bool:
+def _one_bucket(rec: Recorder, s3: S3, bucket: str, head: Any, listing: Any) -> bool:
     step, title = f"{BUCKET.id}.{bucket}", f"Bucket {bucket}"
-    head = s3.call(lambda: s3.client.head_bucket(Bucket=bucket))
     if isinstance(head, S3Failure):
         if head.transport is not None or head.code in ("InvalidAccessKeyId", "SignatureDoesNotMatch"):
             return common_failure(s3, rec, step, head, f"HeadBucket {bucket}") is None
@@ -95,7 +125,6 @@ def _one_bucket(rec: Recorder, s3: S3, bucket: str) -> bool:
             return False
     # The listing decides: HEAD needs s3:ListBucket on AWS, but some S3 servers check another
     # permission for it, so a 403 on HEAD alone does not prove the bucket unreadable.
-    listing = s3.call(lambda: s3.client.list_objects_v2(Bucket=bucket, MaxKeys=1))
     details: dict[str, Any] = {
         "bucket": bucket,
         "head_status": head.status if isinstance(head, S3Failure) else 200,
