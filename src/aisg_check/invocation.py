@@ -157,7 +157,10 @@ class RunOptions:
 
 
 @dataclass(frozen=True)
-class _Plan:
+class Plan:
+    """A run ready to start: `plan` builds it (every usage error found), `execute` runs it.
+    The two halves of `run`; the support bundle runs a plan of its own between them."""
+
     ctx: Context
     checks: Sequence[Check]
     scrubber: Scrubber
@@ -166,12 +169,12 @@ class _Plan:
     changes: dict[str, str] | None = None  # since the last run of each check (history), for the table
 
 
-def _plan(
+def plan(
     components: Sequence[str] | None,
     opts: RunOptions,
     extra: Sequence[tuple[str, Any, str]],
     default_ssl_context: Callable[[], Any],
-) -> _Plan:
+) -> Plan:
     """Everything that can be a usage error, before any check runs."""
     from aisg_check import registry
     from aisg_check.context import Context
@@ -204,7 +207,7 @@ def _plan(
         verbose=opts.verbose,
         default_ssl_context=default_ssl_context,
     )
-    return _Plan(ctx, checks, scrubber, opts.fmt or Format.table, file_format)
+    return Plan(ctx, checks, scrubber, opts.fmt or Format.table, file_format)
 
 
 def _prefetch_metrics_library() -> None:
@@ -216,7 +219,7 @@ def _prefetch_metrics_library() -> None:
     prefetched(lambda: importlib.import_module("aisg_check.reporters.prometheus"))
 
 
-def _execute(plan: _Plan, opts: RunOptions) -> RunReport:
+def execute(plan: Plan, opts: RunOptions) -> RunReport:
     from aisg_check import cleanup
     from aisg_check.runner import Events, run_checks, scrub_report
     from aisg_check.secrets import clip_value
@@ -243,7 +246,7 @@ def _execute(plan: _Plan, opts: RunOptions) -> RunReport:
     return annotate(plan.ctx, report)
 
 
-def _render(plan: _Plan, opts: RunOptions, report: RunReport, fmt: Format, *, to_file: bool) -> str:
+def _render(plan: Plan, opts: RunOptions, report: RunReport, fmt: Format, *, to_file: bool) -> str:
     from aisg_check.reporters import RenderOptions, renderer
 
     settings = plan.ctx.settings
@@ -284,7 +287,7 @@ def _render(plan: _Plan, opts: RunOptions, report: RunReport, fmt: Format, *, to
     return plan.scrubber.scrub(renderer(fmt.value)(report, options))
 
 
-def _push(plan: _Plan, report: RunReport) -> str | None:
+def _push(plan: Plan, report: RunReport) -> str | None:
     """The metrics to fleet.push_gateway, when set; None, or why they did not get there."""
     gateway = plan.ctx.settings.fleet.push_gateway
     if not gateway:
@@ -298,7 +301,7 @@ def _push(plan: _Plan, report: RunReport) -> str | None:
     return None
 
 
-def _deliver(plan: _Plan, opts: RunOptions, report: RunReport) -> int:
+def _deliver(plan: Plan, opts: RunOptions, report: RunReport) -> int:
     """Standard output, the --output file and the Pushgateway, each whatever happened to the
     others. --exit-zero: the exit code says only whether the report got everywhere."""
     text = _render(plan, opts, report, plan.stdout_format, to_file=False)
@@ -327,7 +330,7 @@ def _deliver(plan: _Plan, opts: RunOptions, report: RunReport) -> int:
     return EXIT_OK if opts.exit_zero else report.exit_code(strict=opts.strict)
 
 
-def _record_history(plan: _Plan, opts: RunOptions, report: RunReport) -> dict[str, str] | None:
+def _record_history(plan: Plan, opts: RunOptions, report: RunReport) -> dict[str, str] | None:
     """Append the run to the history (unless it is off): what changed since the last run of each
     check. A damaged or unwritable history file costs one line on stderr, never the run."""
     if opts.no_history or not plan.ctx.settings.history:
@@ -356,8 +359,8 @@ def run(components: Sequence[str] | None, opts: RunOptions, extra: Sequence[tupl
 
     # First thing: the system trust store loads on another core while the imports below run.
     default_ssl_context = prefetched(ssl.create_default_context)
-    plan = _plan(components, opts, extra, default_ssl_context)
-    report = _execute(plan, opts)
+    planned = plan(components, opts, extra, default_ssl_context)
+    report = execute(planned, opts)
     from dataclasses import replace
 
-    return _deliver(replace(plan, changes=_record_history(plan, opts, report)), opts, report)
+    return _deliver(replace(planned, changes=_record_history(planned, opts, report)), opts, report)

@@ -75,14 +75,14 @@ def make(opts: Options) -> Outcome | None:
     loaded = invocation.load(
         env, opts.config, invocation.overrides(opts.timeout, opts.ca_bundle, opts.sets, ())
     )
-    plan = invocation._plan(None, run_options, (), default_ssl_context)
+    plan = invocation.plan(None, run_options, (), default_ssl_context)
     moment = plan.ctx.now().astimezone()
     try:
         path = archive.destination(opts.output, moment)
     except output.OutputError as exc:
         raise invocation.UsageError(str(exc)) from None
     entries, copies = collect.files(plan.ctx, plan.scrubber)
-    run_report = invocation._execute(plan, run_options)
+    run_report = invocation.execute(plan, run_options)
     if run_report.interrupted:
         return None
     members = _members(
