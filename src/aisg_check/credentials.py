@@ -6,7 +6,6 @@ with `ctx.scrubber.add` or, for a user name and its credential, `ctx.scrubber.ad
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -99,7 +98,9 @@ def add_inline_configs(scrubber: Scrubber, env: Mapping[str, str]) -> None:
         scrubber.add(value)
         data = _parsed(value, json_text=json_text)
         if json_text:
-            add_docker_config_secrets(scrubber, data)
+            from aisg_check.platform.dockerconfig import add_secrets
+
+            add_secrets(scrubber, data)
         else:
             add_kubeconfig_secrets(scrubber, data)
 
@@ -128,46 +129,16 @@ def _parsed(text: str, *, json_text: bool) -> Any:
         return None
 
 
-def add_docker_config_secrets(scrubber: Scrubber, data: Any) -> None:
-    """`auth` (as given and decoded, with its user name), `password` and the tokens of `auths`."""
-    auths = data.get("auths") if isinstance(data, Mapping) else None
-    if not isinstance(auths, Mapping):
-        return
-    for entry in auths.values():
-        if not isinstance(entry, Mapping):
-            continue
-        for field in ("auth", "password", "identitytoken", "registrytoken"):
-            value = entry.get(field)
-            if isinstance(value, str):
-                scrubber.add(value)
-        user = entry.get("username")
-        if isinstance(entry.get("password"), str):
-            scrubber.add_login(user if isinstance(user, str) else None, entry["password"])
-        auth = entry.get("auth")
-        if isinstance(auth, str):
-            try:
-                decoded = base64.b64decode("".join(auth.split())).decode("utf-8", "replace")
-            except ValueError:
-                continue
-            login, _, secret = decoded.partition(":")
-            scrubber.add_login(login or None, secret.strip("\x00"))
-            scrubber.add(secret.strip())
-
-
 def add_kubeconfig_secrets(scrubber: Scrubber, doc: Any) -> None:
     """Every credential of every user entry (token, id-token, refresh-token, client-key-data,
     password, an exec plugin's secrets), as reading the file would register them."""
-    from aisg_check.platform.kubeconfig import user_secrets
+    from aisg_check.platform.kubeconfig import add_user_secrets
 
     users = doc.get("users") if isinstance(doc, Mapping) else None
     for entry in users if isinstance(users, list) else ():
         body = entry.get("user") if isinstance(entry, Mapping) else None
-        if not isinstance(body, Mapping):
-            continue
-        for secret in user_secrets(body):
-            scrubber.add(secret)
-        if isinstance(body.get("username"), str) and isinstance(body.get("password"), str):
-            scrubber.add_login(body["username"], body["password"])
+        if isinstance(body, Mapping):
+            add_user_secrets(scrubber, body)
 
 
 def add_url_login(scrubber: Scrubber, url: str) -> None:

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aisg_check.secrets import Secret
+from aisg_check.secrets import Scrubber, Secret
 
 if TYPE_CHECKING:
     from aisg_check.context import Context
@@ -112,7 +112,7 @@ def lookup(ctx: Context, registry: str, timeout: float) -> Lookup:
     data = _read(path)
     if data is None:
         return Lookup(path, False, None, None)
-    register_secrets(ctx, data)
+    add_secrets(ctx.scrubber, data)
     check_sections(data, path)
     if not any(data.get(section) for section in _AUTH_SECTIONS):
         return Lookup(path, True, None, None)
@@ -230,9 +230,11 @@ def check_sections(data: Mapping[str, Any], path: Path) -> None:
             )
 
 
-def register_secrets(ctx: Context, data: Mapping[str, Any]) -> None:
-    """Every secret-bearing field is known to the scrubber before anything can echo it."""
-    auths = data.get("auths")
+def add_secrets(scrubber: Scrubber, data: Any) -> None:
+    """Every secret-bearing field of a Docker config, known to the scrubber before anything can
+    echo it: `auth` as given and decoded, `password` with its user name (Basic auth sends
+    base64 of `user:password`), and the tokens."""
+    auths = data.get("auths") if isinstance(data, Mapping) else None
     if not isinstance(auths, Mapping):
         return
     for entry in auths.values():
@@ -241,11 +243,14 @@ def register_secrets(ctx: Context, data: Mapping[str, Any]) -> None:
         for field in ("auth", "password", "identitytoken", "registrytoken"):
             value = entry.get(field)
             if isinstance(value, str):
-                ctx.scrubber.add(value)
+                scrubber.add(value)
         auth = entry.get("auth")
         if isinstance(auth, str):
             with contextlib.suppress(ValueError):
-                ctx.scrubber.add(base64.b64decode(auth).decode("utf-8", "replace").split(":", 1)[-1])
+                scrubber.add(base64.b64decode(auth).decode("utf-8", "replace").split(":", 1)[-1])
+        user = entry.get("username")
+        if isinstance(entry.get("password"), str):
+            scrubber.add_login(user if isinstance(user, str) else None, entry["password"])
 
 
 # The docker CLI files Docker Hub under several names; the SDK folds them into one.

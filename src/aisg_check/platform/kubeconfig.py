@@ -25,7 +25,7 @@ import yaml
 from aisg_check import bounds
 from aisg_check.bounds import YAML_LOADER
 from aisg_check.context import Context
-from aisg_check.secrets import clip, shown
+from aisg_check.secrets import Scrubber, clip, shown
 
 
 class KubeconfigError(Exception):
@@ -193,6 +193,15 @@ def _name(value: Any, path: Path | None, where: str) -> str:
     return str(value)
 
 
+def add_user_secrets(scrubber: Scrubber, body: Mapping[str, Any]) -> None:
+    """A user entry's credentials (`user_secrets`), and a username/password pair as Basic auth
+    sends it."""
+    for secret in user_secrets(body):
+        scrubber.add(secret)
+    if isinstance(body.get("username"), str) and isinstance(body.get("password"), str):
+        scrubber.add_login(body["username"], body["password"])
+
+
 def _merge(ctx: Context, doc: dict[str, Any], path: Path, into: dict[str, Any]) -> None:
     """Add one file's entries where no earlier file defined the name (kubectl's rule)."""
     for key in ("clusters", "contexts", "users"):
@@ -208,10 +217,7 @@ def _merge(ctx: Context, doc: dict[str, Any], path: Path, into: dict[str, Any]) 
             if not isinstance(body, dict):
                 raise KubeconfigError(path, f"{key}[{i}] ('{clip(name, 80)}') has no '{inner}' mapping")
             if key == "users":  # every user's, also those an earlier file shadows
-                for secret in user_secrets(body):
-                    ctx.scrubber.add(secret)
-                if isinstance(body.get("username"), str) and isinstance(body.get("password"), str):
-                    ctx.scrubber.add_login(body["username"], body["password"])
+                add_user_secrets(ctx.scrubber, body)
             if name not in into[key]:
                 into[key][name] = body
                 into["origin"][f"{inner}:{name}"] = path

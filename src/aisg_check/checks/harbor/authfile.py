@@ -113,7 +113,7 @@ def _login_in(ctx: Context, data: Any, path: str, registry: str) -> InlineLogin:
     """The login for `registry` in a parsed Docker config JSON; `path` names it in messages."""
     if not isinstance(data, dict):
         raise Problem(INVALID, f"{path}: expected a JSON object with `auths`")
-    dockerconfig.register_secrets(ctx, data)
+    dockerconfig.add_secrets(ctx.scrubber, data)
     _shape(data, path)
     helper = dockerconfig.helper_for(data, registry)
     if helper:
