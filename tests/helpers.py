@@ -118,6 +118,24 @@ def run_cli(
 # -- running a component and asserting on its results (shared by every component's tests) ---------
 
 
+PREFLIGHT_SCRIPT = Path(__file__).resolve().parent.parent / "ci" / "preflight.sh"
+
+
+def run_preflight(
+    cwd: Path, env: Mapping[str, str], *, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`sh ci/preflight.sh`, the CI job's script, in `cwd` with exactly `env`."""
+    return subprocess.run(
+        ["sh", str(PREFLIGHT_SCRIPT)],
+        cwd=cwd,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 def run_component(
     ctx: Context,
     components: str | Sequence[str] | None,

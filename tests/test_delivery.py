@@ -35,7 +35,7 @@ from packaging.specifiers import SpecifierSet
 
 from aisg_check import __version__
 from tests.conftest import require
-from tests.helpers import LOOPBACK_PROFILE, merge, write_config
+from tests.helpers import LOOPBACK_PROFILE, merge, run_preflight, write_config
 from tests.netns import netns_problem
 
 REPO = Path(__file__).resolve().parent.parent
@@ -525,15 +525,7 @@ def test_preflight_script_uses_ci_credential_variables(
         AISG_PREFLIGHT_ARGS="--only vpn.cluster --only harbor.user",
         **extra,
     )
-    proc = subprocess.run(
-        ["sh", str(SCRIPT)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = run_preflight(tmp_path, env)
     # The registry port is closed: a failed check is exit code 1, passed on by the script.
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "some checks failed" in proc.stderr
@@ -554,15 +546,7 @@ def test_preflight_script_uses_ci_credential_variables(
 def test_preflight_script_passes_on_a_usage_error(home: Path, tmp_path: Path) -> None:
     config = _loopback_config(tmp_path / "config.yaml")
     env = _job_env(home, config, AISG_PREFLIGHT_ARGS="--only no-such-check")
-    proc = subprocess.run(
-        ["sh", str(SCRIPT)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = run_preflight(tmp_path, env)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "no-such-check" in proc.stderr
     assert "usage or configuration error" in proc.stderr
@@ -573,15 +557,7 @@ def test_preflight_script_without_aisg_check_says_so(home: Path, tmp_path: Path)
     if shutil.which("aisg-check", path=path):
         pytest.skip("aisg-check is installed system-wide here")
     env = {"PATH": path, "HOME": str(home), "AISG_PREFLIGHT_PACKAGE": ""}
-    proc = subprocess.run(
-        ["sh", str(SCRIPT)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = run_preflight(tmp_path, env, timeout=30)
     assert proc.returncode == 2
     assert "no aisg-check is on PATH" in proc.stderr
     assert not (tmp_path / "aisg-check.xml").exists()
@@ -629,15 +605,7 @@ def test_preflight_script_installs_the_package_with_the_job_token(home: Path, tm
         "CI_SERVER_HOST": "127.0.0.1",
         "CI_JOB_TOKEN": CANARIES["ci_job_token"],
     }
-    proc = subprocess.run(
-        ["sh", str(SCRIPT)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = run_preflight(tmp_path, env, timeout=30)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     pip_args = (log / "pip.args").read_text().splitlines()
     assert pip_args[:2] == ["-m", "pip"] and "install" in pip_args and pip_args[-1] == package

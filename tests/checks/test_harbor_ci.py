@@ -28,7 +28,15 @@ from tests.checks.test_harbor import (
     env_with,
     team_platform,
 )
-from tests.helpers import LOOPBACK_PROFILE, assert_result, merge, run_cli, run_component, write_config
+from tests.helpers import (
+    LOOPBACK_PROFILE,
+    assert_result,
+    merge,
+    run_cli,
+    run_component,
+    run_preflight,
+    write_config,
+)
 from tests.servers.tls import closed_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -357,15 +365,7 @@ def test_the_preflight_job_uses_the_ci_file(
         AISG_PREFLIGHT_REPORT="report.xml",
         AISG_PREFLIGHT_ARGS="--only harbor.ci --only harbor.user",
     )
-    proc = subprocess.run(
-        ["sh", str(REPO / "ci" / "preflight.sh")],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = run_preflight(tmp_path, env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     cases = {
         c.attrib["name"].split(":")[0]: c
