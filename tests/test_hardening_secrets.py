@@ -128,7 +128,7 @@ def test_the_seeded_scrubber_knows_url_logins_env_pairs_and_not_paths(tmp_path: 
         "user:pw-CANARY@host/x",
         "ftp://user:pw-CANARY@host",
         ["https://a:pw-CANARY@h/"],
-        "  bob:pw-CANARY@10.0.0.1:5000",
+        "  bob:pw-CANARY@127.0.0.1:5000",
     ],
 )
 def test_a_value_quoted_in_a_message_never_shows_a_credential(value: object) -> None:
