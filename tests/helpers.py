@@ -118,6 +118,17 @@ def run_cli(
 # -- running a component and asserting on its results (shared by every component's tests) ---------
 
 
+def own_ssh(home: Path) -> list[str]:
+    """`--set gitlab.ssh_config=…` naming a config in the test's HOME (made, with an IdentityFile
+    there, when there is none): ssh takes `~` from the password database, not $HOME, so a CLI run
+    of `all` would otherwise have `ssh -G` read the machine's real ~/.ssh and its keys."""
+    config = home / ".ssh" / "config"
+    if not config.exists():
+        config.parent.mkdir(mode=0o700, exist_ok=True)
+        config.write_text(f"Host *\n    IdentityFile {home / '.ssh' / 'id_test'}\n")
+    return ["--set", f"gitlab.ssh_config={config}"]
+
+
 PREFLIGHT_SCRIPT = Path(__file__).resolve().parent.parent / "ci" / "preflight.sh"
 
 

@@ -17,7 +17,7 @@ import pytest
 from aisg_check import history
 from aisg_check.history import Run, changes, entry, history_path, load, record, state_dir
 from aisg_check.model import CheckResult, RunReport, Status
-from tests.helpers import LOOPBACK_PROFILE, merge, run_cli, write_config
+from tests.helpers import LOOPBACK_PROFILE, merge, own_ssh, run_cli, write_config
 from tests.servers.tls import HTTPServer
 
 
@@ -401,7 +401,7 @@ def _populate_with_canaries(home: Path, tmp_path: Path) -> dict[str, str]:
 def test_no_secret_from_any_input_lands_in_the_history(home: Path, tmp_path: Path) -> None:
     env = _populate_with_canaries(home, tmp_path)
     for args in (["all", "--skip", "tools"], ["all", "--skip", "tools", "--verbose"], ["harbor"]):
-        result = run_cli([*args, "--format", "json"], env=env)
+        result = run_cli([*args, "--format", "json", *own_ssh(home)], env=env)
         assert result.returncode in (0, 1) and result.json()["results"], result.stderr
     text = history_path(env, home).read_text()
     assert len(load(history_path(env, home)).runs) == 3

@@ -18,7 +18,8 @@ from aisg_check.model import CheckResult, RunReport, Status
 from aisg_check.next_steps import LOCAL, SERVER, VPN, plan, tier
 from aisg_check.reporters import RenderOptions, renderer
 from aisg_check.runner import run_checks
-from tests.helpers import LOOPBACK_PROFILE, make_context, merge, run_cli, write_config
+from tests.conftest import require
+from tests.helpers import LOOPBACK_PROFILE, make_context, merge, own_ssh, run_cli, write_config
 from tests.netns import clean_env, netns_problem, run_in_netns
 from tests.servers.tls import HTTPServer
 
@@ -310,11 +311,12 @@ def test_cli_json_and_table_carry_the_same_steps(home: Path) -> None:
         home / ".config" / "aisg-check" / "config.yaml",
         merge(LOOPBACK_PROFILE, {"mlflow": {"tracking_uri": "http://127.0.0.1:9"}}),
     )
-    result = run_cli(["all", "--skip", "tools", "--format", "json", "--no-history"])
+    ssh = own_ssh(home)
+    result = run_cli(["all", "--skip", "tools", "--format", "json", "--no-history", *ssh])
     assert result.returncode == 1, result.stderr
     codes = [s["code"] for s in result.json()["next_steps"]]
     assert codes[0] == "VPN_UNREACHABLE"
-    table = run_cli(["all", "--skip", "tools", "--no-history"]).stdout
+    table = run_cli(["all", "--skip", "tools", "--no-history", *ssh]).stdout
     tail = table[table.index("Next steps, in order") :]
     assert [
         line.split(":")[0].split(". ", 1)[1] for line in tail.splitlines()[1:] if ". " in line[:4]
@@ -325,8 +327,7 @@ def test_default_profile_off_the_network_says_connect_first(home: Path, tmp_path
     """The issue's case: `all` off the VPN fails 13 ways; the list starts with the VPN and names
     only the local setup it does not block."""
     problem = netns_problem()
-    if problem:
-        pytest.skip(problem)
+    require(problem is None, problem or "")
     env = clean_env(home)
     result = run_in_netns(["all", "--format", "json", "--no-history"], hosts={}, env=env, tmp=tmp_path)
     assert result.returncode == 1, result.stderr

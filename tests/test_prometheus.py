@@ -21,7 +21,7 @@ import yaml
 from aisg_check.model import CheckResult, Credential, RunReport, Status
 from aisg_check.reporters import RenderOptions, renderer
 from tests.conftest import require
-from tests.helpers import LOOPBACK_PROFILE, merge, run_cli, write_config
+from tests.helpers import LOOPBACK_PROFILE, merge, own_ssh, run_cli, write_config
 
 REPO = Path(__file__).resolve().parent.parent
 STARTED = datetime(2026, 11, 26, 8, 0, 0, tzinfo=timezone.utc)
@@ -167,7 +167,7 @@ def test_promtool_check_metrics_is_clean_on_a_report_and_on_a_real_run(home: Pat
     clean = _promtool(render())
     assert clean.returncode == 0 and not (clean.stdout + clean.stderr).strip(), clean
     config = write_config(home / "aisg.yaml", merge(LOOPBACK_PROFILE, {"fleet": {"project": "lint"}}))
-    result = run_cli(["all", "--format", "prometheus", "--config", str(config)])
+    result = run_cli(["all", "--format", "prometheus", "--config", str(config), *own_ssh(home)])
     assert result.returncode == 1, result.stderr  # loopback endpoints are closed: checks fail
     assert 'project="lint"' in result.stdout and "Traceback" not in result.stderr
     checked = _promtool(result.stdout)

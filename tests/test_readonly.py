@@ -8,7 +8,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from tests.helpers import LOOPBACK_PROFILE, merge, run_cli, write_config
+from tests.helpers import LOOPBACK_PROFILE, merge, own_ssh, run_cli, write_config
 
 
 def _snapshot(root: Path) -> dict[str, tuple[str, int, float]]:
@@ -63,7 +63,8 @@ def test_a_full_run_modifies_nothing_in_home(home: Path) -> None:
     _populate(home)
     before = _snapshot(home)
     result = run_cli(
-        ["all", "--format", "json", "--skip", "tools", "--no-history"], env={**os.environ, "HOME": str(home)}
+        ["all", "--format", "json", "--skip", "tools", "--no-history", *own_ssh(home)],
+        env={**os.environ, "HOME": str(home)},
     )
     assert result.returncode in (0, 1), result.stderr
     assert result.json()["results"]
@@ -82,7 +83,8 @@ def test_a_recorded_run_changes_only_its_history_in_the_state_directory(home: Pa
     for run in (1, 2):
         before = _snapshot(home)
         result = run_cli(
-            ["all", "--format", "json", "--skip", "tools"], env={**os.environ, "HOME": str(home)}
+            ["all", "--format", "json", "--skip", "tools", *own_ssh(home)],
+            env={**os.environ, "HOME": str(home)},
         )
         assert result.returncode in (0, 1) and result.json()["results"], result.stderr
         after = _snapshot(home)
