@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from aisg_check import __version__
-from tests.helpers import LOOPBACK_PROFILE, run_cli, run_cli_stderr_on_a_terminal, write_config
+from tests.helpers import LOOPBACK_PROFILE, own_ssh, run_cli, run_cli_stderr_on_a_terminal, write_config
 from tests.servers.tls import HTTPServer, SilentServer
 
 
@@ -216,8 +216,8 @@ def test_selection_pulls_in_the_probe_a_component_needs(env: dict[str, str]) -> 
     assert [r["id"] for r in data["results"]] == ["rancher.dashboard"]
 
 
-def test_all_runs_every_component_in_registry_order(env: dict[str, str]) -> None:
-    result = run_cli(["all", "--format", "json", "--skip", "tools"], env=env)
+def test_all_runs_every_component_in_registry_order(env: dict[str, str], home: Path) -> None:
+    result = run_cli(["all", "--format", "json", "--skip", "tools", *own_ssh(home)], env=env)
     assert result.returncode == 1
     components = []
     for r in result.json()["results"]:
@@ -317,8 +317,8 @@ def test_a_ca_bundle_that_is_not_pem_is_a_usage_error(env: dict[str, str], tmp_p
     assert result.returncode == 1 and result.json()["results"][0]["code"] == "VPN_CONNECT_REFUSED"
 
 
-def test_result_ids_are_unique_in_a_full_report(env: dict[str, str]) -> None:
-    ids = [r["id"] for r in run_cli(["all", "--format", "json"], env=env).json()["results"]]
+def test_result_ids_are_unique_in_a_full_report(env: dict[str, str], home: Path) -> None:
+    ids = [r["id"] for r in run_cli(["all", "--format", "json", *own_ssh(home)], env=env).json()["results"]]
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
 
 
