@@ -378,3 +378,23 @@ def test_the_preflight_job_uses_the_ci_file(
     for secret in (ROBOT_SECRET, b64(f"{ROBOT}:{ROBOT_SECRET}")):
         assert secret not in text
     assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("aisg-preflight.*/harbor-auth.json"))
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ('{"auths": ' + "[" * 200 + "]" * 200 + "}", "nested more than"),
+        ('{"auths": {"x": "' + "a" * (2 * 1024 * 1024) + '"}}', "too large"),
+        ('{"auths": {"x": 1' + "0" * 5000 + "}}", "a number too long"),
+    ],
+)
+def test_an_inline_json_gets_the_files_bounds(value: str, said: str, home: Path) -> None:
+    # The variable's JSON is read with the file's bounds (dockerconfig.parse_json), named, never quoted.
+    from aisg_check.checks.harbor import authfile
+    from tests.helpers import make_context
+
+    with pytest.raises(authfile.Problem) as raised:
+        authfile.read_inline(make_context({}), value, "127.0.0.1:9")
+    assert raised.value.kind == authfile.INVALID
+    assert raised.value.message.startswith(authfile.INLINE) and said in raised.value.message
+    assert "aaaa" not in raised.value.message

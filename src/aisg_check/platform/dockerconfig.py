@@ -34,7 +34,7 @@ import contextlib
 import json
 import stat
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -143,7 +143,7 @@ def _read(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def read_json(path: Path, *, what: str, error: type[UnusableFile] = UnusableFile) -> Any:
+def read_json(path: Path, *, what: str, error: Callable[[str], Exception] = UnusableFile) -> Any:
     """The JSON in a small file the user keeps, or None when there is no such file.
 
     Bounded: a device, a FIFO or a file over MAX_FILE_BYTES is refused before it is read, and
@@ -169,18 +169,25 @@ def read_json(path: Path, *, what: str, error: type[UnusableFile] = UnusableFile
         return None
     except OSError as exc:
         raise error(f"{path}: cannot be read ({exc.strerror})") from None
+    return parse_json(raw, str(path), what=what, error=error)
+
+
+def parse_json(raw: bytes, name: str, *, what: str, error: Callable[[str], Exception]) -> Any:
+    """`read_json`'s bounds on text already in hand (a file's, or a variable's value): too large,
+    not UTF-8, not JSON and nested past MAX_DEPTH are each `error(message)`, naming `name` and a
+    position, never the text, which may hold a credential."""
     if len(raw) > MAX_FILE_BYTES:
-        raise error(f"{path}: larger than {MAX_FILE_BYTES // 1024} KiB, too large to be {what}")
-    too_deep = f"{path}: nested more than {MAX_DEPTH} levels deep, too deep to be {what}"
+        raise error(f"{name}: larger than {MAX_FILE_BYTES // 1024} KiB, too large to be {what}")
+    too_deep = f"{name}: nested more than {MAX_DEPTH} levels deep, too deep to be {what}"
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise error(f"{path}: cannot be read (not UTF-8 text)") from None
+        raise error(f"{name}: cannot be read (not UTF-8 text)") from None
     except json.JSONDecodeError as exc:
         # The message names the position only, never the text around it (it may hold `auth`).
-        raise error(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+        raise error(f"{name}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     except ValueError:  # a number past Python's limit on the digits of an int
-        raise error(f"{path}: not valid JSON for {what} (a number too long)") from None
+        raise error(f"{name}: not valid JSON for {what} (a number too long)") from None
     except RecursionError:
         raise error(too_deep) from None
     if _too_deep(data):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,28 +84,10 @@ def _inline_json(text: str) -> Any:
     """`dockerconfig.read_json`'s bounds and messages, for text: every error names the variable
     and a position, never the text."""
     try:
-        size = len(text.encode("utf-8"))
+        raw = text.encode("utf-8")
     except UnicodeEncodeError:  # bytes that are not UTF-8 in the environment
         raise Problem(INVALID, f"{INLINE}: cannot be read (not UTF-8 text)") from None
-    if size > dockerconfig.MAX_FILE_BYTES:
-        raise Problem(INVALID, f"{INLINE}: larger than {dockerconfig.MAX_FILE_BYTES // 1024} KiB, too large")
-    too_deep = Problem(INVALID, f"{INLINE}: nested more than {dockerconfig.MAX_DEPTH} levels deep")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise Problem(INVALID, f"{INLINE}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    except ValueError:  # a number past Python's limit on the digits of an int
-        raise Problem(INVALID, f"{INLINE}: not valid JSON for {WHAT} (a number too long)") from None
-    except RecursionError:
-        raise too_deep from None
-    todo: list[tuple[Any, int]] = [(data, 1)]
-    while todo:
-        item, depth = todo.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        if children and depth > dockerconfig.MAX_DEPTH:
-            raise too_deep
-        todo.extend((child, depth + 1) for child in children)
-    return data
+    return dockerconfig.parse_json(raw, INLINE, what=WHAT, error=lambda message: Problem(INVALID, message))
 
 
 def _login_in(ctx: Context, data: Any, path: str, registry: str) -> InlineLogin:
