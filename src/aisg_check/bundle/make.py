@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aisg_check import invocation, output
-from aisg_check.bundle import archive, collect, effective, report, versions
+from aisg_check import effective, invocation, output
+from aisg_check.bundle import archive, collect, report, versions
 from aisg_check.model import CONTACT_MLOPS, RunReport
 from aisg_check.secrets import Scrubber
 

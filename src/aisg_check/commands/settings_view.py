@@ -27,6 +27,7 @@ def show_config(
     """Print the effective settings and where each value came from (secrets redacted)."""
     import json
 
+    from aisg_check import effective
     from aisg_check.config import KEYS, display_value, user_config_path
     from aisg_check.credentials import inline_label
     from aisg_check.invocation import UsageError, load, make_scrubber, overrides
@@ -37,51 +38,30 @@ def show_config(
     except UsageError as exc:
         raise fail_usage(str(exc)) from None
     scrubber = make_scrubber(loaded, env)
-    # A setting holding a file's content, not its path (a CI variable that is not a File), by name only.
-    rows = [
-        (k.path, inline_label(k.path, entry.value) or entry.value, entry.source, k)
-        for k in KEYS
-        if (entry := loaded.values.get(k.path)) is not None
-    ]
     if fmt is ConfigFormat.json:
-        data = {
-            "config_file": str(loaded.config_file) if loaded.config_file else None,
-            "settings": {
-                path: {
-                    "value": "***" if spec.secret and value is not None else _plain(value),
-                    "source": source,
-                }
-                for path, value, source, spec in rows
-            },
-        }
-        lines = [json.dumps(data, indent=2)]
+        lines = [json.dumps(effective.settings(loaded), indent=2)]
     elif fmt is ConfigFormat.yaml:
         import yaml
 
         nested: dict[str, Any] = {}
-        for path, value, _source, spec in rows:
+        for path, row in effective.settings(loaded)["settings"].items():
             section, _, name = path.rpartition(".")
-            target = nested.setdefault(section, {}) if section else nested
-            target[name] = "***" if spec.secret and value is not None else _plain(value)
+            (nested.setdefault(section, {}) if section else nested)[name] = row["value"]
         lines = [yaml.safe_dump(nested, sort_keys=False).rstrip()]
     else:
+        # A setting holding a file's content, not its path (a CI variable that is not a File), by name only.
+        rows = [
+            (k.path, inline_label(k.path, entry.value) or entry.value, entry.source)
+            for k in KEYS
+            if (entry := loaded.values.get(k.path)) is not None
+        ]
         file_line = (
             str(loaded.config_file) if loaded.config_file else f"none (would be {user_config_path(env)})"
         )
         width = max(len(r[0]) for r in rows)
         lines = [f"config file: {file_line}"]
-        lines += [f"{path:<{width}}  {display_value(value):<45}  {source}" for path, value, source, _ in rows]
+        lines += [f"{path:<{width}}  {display_value(value):<45}  {source}" for path, value, source in rows]
     emit([scrubber.scrub(line) for line in lines])  # every line, in case a value carries a secret
-
-
-def _plain(value: Any) -> Any:
-    from aisg_check.secrets import strip_credentials
-
-    if isinstance(value, tuple):
-        return [strip_credentials(v) for v in value]
-    if isinstance(value, str):
-        return strip_credentials(value)
-    return value
 
 
 def register(app: typer.Typer) -> None:

@@ -1,6 +1,7 @@
-"""The effective settings and where each came from, as `aisg-check config --format json` shows
-them: a secret setting is `***`, and a value with credentials in it (a URL's userinfo,
-`user:pw@host`) has them removed."""
+"""The effective settings and where each came from, as `aisg-check config` (JSON and YAML) and the
+support bundle show them: a secret setting is `***`, a file's content given instead of its path
+is named only, and a value with credentials in it (a URL's userinfo, `user:pw@host`) has them
+removed."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aisg_check.secrets import MASK, strip_credentials
 
 
 def settings(loaded: LoadedConfig) -> dict[str, Any]:
+    """`{"config_file": …, "settings": {path: {"value": …, "source": …}}}`."""
     rows = {}
     for spec in KEYS:
         value = loaded.values.get(spec.path)
