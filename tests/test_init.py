@@ -395,3 +395,10 @@ def test_unreadable_aws_files_and_odd_paths_say_nothing(home: Path) -> None:
     }
     found = find(odd, home)
     assert (found.aws_profiles, found.namespace, found.registries) == ((), None, ())
+
+
+def test_the_new_files_content_never_shows_a_kept_token_in_its_repr() -> None:
+    token = "glpat-Repr-Canary-0123456789"
+    content = init.Content.of({"gitlab.token": token, "gitlab.url": "https://127.0.0.1:9"}, {})
+    assert token in content.text  # kept in the file, as it was
+    assert token not in content.shown and token not in repr(content)

@@ -20,7 +20,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -198,9 +198,10 @@ class Content:
     """The new file, and what of it may be shown: a credential's value masked, then the text
     scrubbed of it too (should YAML have written it in another form, or elsewhere)."""
 
-    text: str
+    # The file as written and the credentials kept from the old one (key → value): never in a repr.
+    text: str = field(repr=False)
     shown: str
-    credentials: Mapping[str, str]  # kept from the old file: key → value
+    credentials: Mapping[str, str] = field(repr=False)
 
     @classmethod
     def of(cls, existing: Mapping[str, Any], answers: Mapping[str, Any]) -> Content:
