@@ -66,6 +66,27 @@ def test_pass_greets_the_user_by_name(sshd: GitlabSshServer, home: Path) -> None
     assert config.details["config_file"] == "~/.ssh/config"
 
 
+def test_the_server_session_reads_its_own_home_not_the_machines(sshd: GitlabSshServer, home: Path) -> None:
+    """The stand-in's sessions run the greeting with the login shell, which (bash run by sshd)
+    reads ~/.bashrc: from the server's own empty home, never the machine's (root's rc may start
+    pyenv, ~0.1 s of CPU per connection that the benchmarks would charge to the tool)."""
+    import pwd
+
+    if not pwd.getpwuid(os.getuid()).pw_shell.endswith("/bash"):
+        pytest.skip("the login shell is not bash, which is what reads an rc file under sshd")
+    marker = sshd.session_home / "rc-was-read"
+    rc = sshd.session_home / ".bashrc"
+    rc.write_text(f"touch {marker}\n")
+    try:
+        key = key_in_home(sshd, home, sshd.key_ok)
+        results = run_ssh(sshd, sshd.client_home(home, identity=key, port=sshd.port))
+        assert_result(results, "gitlab.ssh.auth", "pass")
+        assert marker.exists()
+    finally:
+        rc.unlink()
+        marker.unlink(missing_ok=True)
+
+
 def test_port_not_configured_gives_the_block_to_add(sshd: GitlabSshServer, home: Path) -> None:
     key = key_in_home(sshd, home, sshd.key_ok)
     results = run_ssh(sshd, sshd.client_home(home, identity=key, port=None))

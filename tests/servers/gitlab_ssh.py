@@ -68,6 +68,12 @@ class GitlabSshServer:
                 f"{greeting} {Path(str(k) + '.pub').read_text()}" for k in (self.key_ok, self.key_passphrase)
             )
         )
+        # The session's shell runs the authorized_keys command with `bash -c`, and bash run by
+        # sshd reads ~/.bashrc: the password database's home is the machine's own (root's, whose
+        # rc may start pyenv and print), so the server would measure and depend on it. An empty
+        # home of the server's own keeps each connection to what a GitLab server does.
+        self.session_home = workdir / "session-home"
+        self.session_home.mkdir(exist_ok=True)
         config = workdir / "sshd_config"
         config.write_text(
             "\n".join(
@@ -84,6 +90,7 @@ class GitlabSshServer:
                     "UsePAM no",
                     "PermitRootLogin prohibit-password",
                     "LogLevel VERBOSE",
+                    f"SetEnv HOME={self.session_home}",
                     "",
                 ]
             )
