@@ -14,6 +14,10 @@ durations in `all`'s own JSON because
   bound of a fully concurrent `all`;
 - a component command carries its own vpn probes, so it is the slowest check with what it
   needs before it can start.
+A last row, for information, is the floor the machine sets: the CPU-seconds that one `all` run
+costs across the whole machine (tool, children and every co-located server, from /proc/stat),
+divided by the cores. No concurrency inside the tool brings the wall time below it; when it is
+above 1.3x the slowest component, the goal cannot be met on this machine with the platform on it.
 The in-process view is reported too, for information: `all`'s report `duration_s` vs the
 largest report `duration_s` among the component runs, and the slowest check inside the `all`
 run (its steps' durations summed).
@@ -31,10 +35,12 @@ timed). Loopback only: every endpoint is in the platform's config.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,6 +103,34 @@ def _slowest_check_in(report: dict[str, object]) -> tuple[str, float]:
     return name, totals[name]
 
 
+def _machine_busy_s() -> float | None:
+    """CPU-seconds every core of this machine has spent busy since boot (Linux's /proc/stat):
+    the tool, its children and every server of the platform alike. None elsewhere."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except (OSError, IndexError):
+        return None
+    ticks = [int(value) for value in fields]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle and iowait
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_cpu_per_run(argv: list[str], env: dict[str, str], runs: int = 3) -> float | None:
+    """Median machine-wide CPU-seconds of one run of argv, after a pause that lets the servers
+    settle. With every server on this machine, CPU-seconds / cores is a floor under the wall time
+    that no concurrency inside the tool can go below."""
+    samples = []
+    for _ in range(runs):
+        time.sleep(1.0)
+        before = _machine_busy_s()
+        subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+        after = _machine_busy_s()
+        if before is None or after is None:
+            return None
+        samples.append(after - before)
+    return statistics.median(samples)
+
+
 def rows(runs: int = 5) -> list[Row]:
     from tests.servers.platform import missing, start_platform
 
@@ -122,6 +156,7 @@ def rows(runs: int = 5) -> list[Row]:
                 samples[name].append(wall(argv, env=env, runs=1, check=True))
         # The in-process view, from one more JSON run of each after the timed rounds.
         reports = {name: _json_run(argv, env) for name, argv in commands.items()}
+        machine_cpu = _machine_cpu_per_run(commands["all"], env)
     times = {name: statistics.median(values) for name, values in samples.items()}
     slowest = max(COMPONENTS, key=lambda name: times[name])
     all_s, slowest_s = times["all"], times[slowest]
@@ -170,6 +205,18 @@ def rows(runs: int = 5) -> list[Row]:
             True,
         ),
     ]
+    if machine_cpu is not None:
+        cores = os.cpu_count() or 1
+        out.append(
+            Row(
+                f"all: machine CPU {machine_cpu:.2f} s / {cores} cores",
+                machine_cpu / cores,
+                f"{GOAL} x aisg-check {slowest}",
+                GOAL * slowest_s,
+                "info (the ratio goal is out of reach when this floor is above it)",
+                True,
+            )
+        )
     return out
 
 
