@@ -9,6 +9,8 @@ import importlib
 import inspect
 import pkgutil
 import re
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -126,6 +128,50 @@ def test_parallel_keeps_the_order_of_its_items() -> None:
 
     _run(run)
     assert seen == [[9, 1, 4]]
+
+
+def test_ahead_hands_over_its_value_or_its_crash_in_the_checks_thread(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    canary = "ahead-canary-Secret-43"
+    seen: list[object] = []
+
+    def fine(ctx: Context, rec: Recorder) -> None:
+        answer = rec.ahead(lambda: 6 * 7)
+        rec.ok("k.one", "fine")
+        seen.append(answer())
+        rec.ok("k.two", "fine")
+
+    def crashing(ctx: Context, rec: Recorder) -> None:
+        answer = rec.ahead(lambda: (_ for _ in ()).throw(RuntimeError(f"token={canary}")))
+        rec.ok("k.one", "fine")
+        answer()
+        rec.ok("k.two", "not reached")
+
+    assert _run(fine)["k.two"].status is Status.PASS and seen == [42]
+    results = _run(crashing)
+    out, err = capfd.readouterr()
+    assert results["k.one"].status is Status.PASS
+    assert results["k.two"].code == "CHECK_CRASHED" and "RuntimeError" in results["k.two"].summary
+    assert canary not in repr(results) and canary not in out and canary not in err
+    assert "Traceback" not in err
+
+
+def test_ahead_is_not_waited_for_when_an_earlier_layer_fails() -> None:
+    """The answer of a layer never reached is never looked at: the check ends at once."""
+    release = threading.Event()
+
+    def run(ctx: Context, rec: Recorder) -> None:
+        rec.ahead(lambda: release.wait(30))
+        raise rec.fail("k.one", OOPS, "an earlier layer failed")
+
+    started = time.monotonic()  # the check's deadline is 2 s away: waiting would cost that
+    try:
+        results = _run(run)
+    finally:
+        release.set()
+    assert time.monotonic() - started < 1.0
+    assert results["k.one"].code == "TEST_OOPS"
 
 
 def test_a_crash_message_names_our_code_never_the_exceptions_words() -> None:

@@ -249,6 +249,35 @@ class Recorder:
             raise errors[0]
         return results
 
+    def ahead(self, fn: Callable[[], R], *, name: str = "ahead") -> Callable[[], R | None]:
+        """Start `fn()` in a thread now, for a layer judged later: the callable returned waits
+        for it (up to the deadline: None if it is still running) and returns its value, raising
+        here, in the check's own thread, whatever it raised (as `parallel` does).
+
+        For a slow read that needs nothing from the layers before it: it overlaps them, and its
+        answer is looked at only once they passed. If one fails first, nobody waits for it; a
+        program it started is ended with the run (cleanup.py).
+        """
+        box: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                box["value"] = fn()
+            except BaseException as exc:  # handed to the check's thread below, never printed
+                box["error"] = exc
+
+        thread = threading.Thread(target=run, daemon=True, name=f"{self.check.id}-{name}")
+        thread.start()
+
+        def collect() -> R | None:
+            thread.join(min(self.remaining(), 3600.0))
+            if "error" in box:
+                raise box["error"]
+            value: R | None = box.get("value")
+            return value
+
+        return collect
+
     def remaining(self) -> float:
         """Seconds left before the runner's hard deadline for this check."""
         if self._deadline_at is None:

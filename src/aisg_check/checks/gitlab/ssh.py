@@ -127,9 +127,15 @@ def _home_of_ssh(ctx: Context, result: CommandResult, target: str, timeout: floa
     return ssh.home_from_probe(probe.stdout if probe.ok else "") or ctx.home
 
 
+def ssh_target(ctx: Context) -> str:
+    """What git passes to ssh: `user@host`, or the host alone (ssh's config names the user)."""
+    gitlab = ctx.settings.gitlab
+    return f"{gitlab.ssh_user}@{gitlab.host}" if gitlab.ssh_user else gitlab.host
+
+
 def config_layer(ctx: Context, rec: Recorder) -> SshConfig:
     gitlab = ctx.settings.gitlab
-    target = f"{gitlab.ssh_user}@{gitlab.host}" if gitlab.ssh_user else gitlab.host
+    target = ssh_target(ctx)
     timeout = rec.step_timeout(ctx.timeout)
     result = ctx.run(ssh.effective_argv(ssh_options(ctx), target), timeout=timeout, env=ssh_env(ctx))
     if result.not_found:
@@ -268,7 +274,7 @@ def key_layer(ctx: Context, rec: Recorder, config: SshConfig) -> KeyState:
     return KeyState(usable, agent, passphrase_only)
 
 
-def connect_argv(ctx: Context, config: SshConfig, timeout: float) -> list[str]:
+def connect_argv(ctx: Context, target: str, timeout: float) -> list[str]:
     # Only options that keep ssh from writing or prompting; everything else is the user's config.
     return [
         "ssh",
@@ -284,7 +290,7 @@ def connect_argv(ctx: Context, config: SshConfig, timeout: float) -> list[str]:
         "ControlPath=none",
         "-o",
         f"ConnectTimeout={max(1, int(timeout))}",
-        config.target,
+        target,
     ]
 
 
