@@ -61,6 +61,11 @@ _CONNECT_TIMEOUT_NAMES = {"ConnectTimeout", "ConnectTimeoutError"}
 _READ_TIMEOUT_NAMES = {"ReadTimeout", "ReadTimeoutError", "WriteTimeout", "PoolTimeout"}
 _CLOSED_NAMES = {"ReadError", "WriteError", "ConnectionClosedError", "RemoteDisconnected"}
 _PROTOCOL_NAMES = {"RemoteProtocolError", "LocalProtocolError", "ProtocolError", "BadStatusLine"}
+# httpcore's words for a connection closed before a single byte of answer: a protocol error by
+# class, but what http.client calls RemoteDisconnected. A server that resets the connection
+# before the request is written (the write error is swallowed, the read sees the close) ends
+# here too, so the same reset would otherwise get another code by timing alone.
+_CLOSED_BEFORE_ANSWER = "Server disconnected without sending a response"
 # urllib3 keeps NewConnectionError (and so NameResolutionError) a subclass of
 # ConnectTimeoutError for old callers: a refused connection is not a timeout.
 _NOT_A_TIMEOUT = {"NewConnectionError", "NameResolutionError"}
@@ -139,8 +144,10 @@ def _is_no_route(item: BaseException) -> bool:
 
 
 def _is_reset(item: BaseException) -> bool:
-    return isinstance(item, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)) or bool(
-        _names(item) & _CLOSED_NAMES
+    return (
+        isinstance(item, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError))
+        or bool(_names(item) & _CLOSED_NAMES)
+        or ("RemoteProtocolError" in _names(item) and str(item).startswith(_CLOSED_BEFORE_ANSWER))
     )
 
 
