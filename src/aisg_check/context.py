@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from aisg_check import cleanup
 from aisg_check.config import Settings
+from aisg_check.net import trust
 from aisg_check.net.proxies import routing_transport
 from aisg_check.secrets import Scrubber
 
@@ -118,7 +119,7 @@ class Context:
     which: Callable[[str], str | None] = shutil.which
     platform: str = sys.platform
     # Builds the client context with the system store loaded; cli passes a prefetched one.
-    default_ssl_context: Callable[[], ssl.SSLContext] = ssl.create_default_context
+    default_ssl_context: Callable[[], ssl.SSLContext] = trust.system_context
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -168,12 +169,9 @@ class Context:
             cached = self._cache.get(key)
             if cached is not None:
                 return cached  # type: ignore[no-any-return]
-            context = self.default_ssl_context() if verify else ssl.create_default_context()
-            if not verify:
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-            else:
-                if not context.cert_store_stats().get("x509_ca"):
+            context = self.default_ssl_context() if verify else trust.unverified_context()
+            if verify:
+                if not trust.has_system_roots(context):
                     # No system store (python.org builds on macOS): fall back on certifi, httpx's own.
                     try:
                         import certifi
@@ -181,7 +179,7 @@ class Context:
                         context.load_verify_locations(cafile=certifi.where())
                     except (ImportError, OSError):
                         pass
-                # OpenSSL has already loaded its default file (SSL_CERT_FILE of this process).
+                # The system store covers its default file already (SSL_CERT_FILE of this process).
                 loaded = os.path.realpath(ssl.get_default_verify_paths().cafile or "")
                 for path in self.ca_files():
                     if os.path.realpath(path) != loaded:

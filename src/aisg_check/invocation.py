@@ -353,12 +353,12 @@ def _record_history(plan: Plan, opts: RunOptions, report: RunReport) -> dict[str
 
 def run(components: Sequence[str] | None, opts: RunOptions, extra: Sequence[tuple[str, Any, str]]) -> int:
     """The exit code of one run; UsageError before any check runs."""
-    import ssl
-
+    from aisg_check.net import trust
     from aisg_check.prefetch import prefetched
 
-    # First thing: the system trust store loads on another core while the imports below run.
-    default_ssl_context = prefetched(ssl.create_default_context)
+    # First thing: the system trust store loads on another core while the imports below run
+    # (where it is read whole: trust.py).
+    default_ssl_context = prefetched(trust.system_context)
     planned = plan(components, opts, extra, default_ssl_context)
     report = execute(planned, opts)
     from dataclasses import replace

@@ -64,11 +64,10 @@ def _run_options(opts: Options) -> invocation.RunOptions:
 def make(opts: Options) -> Outcome | None:
     """Write the bundle; None when the run was interrupted (nothing is written then).
     `invocation.UsageError` before anything runs, `output.OutputError` when it cannot be written."""
-    import ssl
-
+    from aisg_check.net import trust
     from aisg_check.prefetch import prefetched
 
-    default_ssl_context = prefetched(ssl.create_default_context)
+    default_ssl_context = prefetched(trust.system_context)
     run_options = _run_options(opts)
     env = dict(os.environ)
     # The values with their sources (the plan keeps only the settings).

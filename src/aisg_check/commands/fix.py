@@ -106,8 +106,6 @@ def _console(no_color: bool) -> Console:
 
 def _context_factory(loaded: Any, env: dict[str, str]) -> Callable[[], Context]:
     def make() -> Context:
-        import ssl
-
         from aisg_check.context import Context
         from aisg_check.invocation import make_scrubber
 
@@ -116,7 +114,6 @@ def _context_factory(loaded: Any, env: dict[str, str]) -> Callable[[], Context]:
             env=env,
             home=Path.home(),
             scrubber=make_scrubber(loaded, env),
-            default_ssl_context=ssl.create_default_context,
         )
 
     return make

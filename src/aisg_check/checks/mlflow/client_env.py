@@ -30,6 +30,7 @@ from aisg_check import cleanup as temporaries
 from aisg_check.check import Recorder
 from aisg_check.checks.mlflow.settings import Target
 from aisg_check.context import Context
+from aisg_check.net import trust
 from aisg_check.prefetch import prefetched
 
 if TYPE_CHECKING:
@@ -172,7 +173,13 @@ def trusted_pem(ctx: Context) -> str:
     context = ctx.ssl_context()
     pems = [ssl.DER_cert_to_PEM_cert(der) for der in context.get_ca_certs(binary_form=True)]
     defaults = ssl.get_default_verify_paths()
-    if not (defaults.cafile and os.path.isfile(defaults.cafile)) and defaults.capath:
+    bundle = defaults.cafile if defaults.cafile and os.path.isfile(defaults.cafile) else None
+    if bundle and trust.lazy_directory() is not None:
+        # The system store is read on demand from its hashed directory (net/trust.py), so it is
+        # not listed above: the bundle file the directory mirrors holds the same certificates.
+        with contextlib.suppress(OSError, UnicodeDecodeError), open(bundle, "rb") as handle:
+            pems.append(handle.read(4 * 1024 * 1024).decode("ascii"))
+    elif not bundle and defaults.capath:
         # A store that is only a hashed directory is loaded lazily and not listed above.
         with contextlib.suppress(OSError), os.scandir(defaults.capath) as found:
             for entry in sorted(found, key=lambda e: e.name)[:2000]:

@@ -18,6 +18,7 @@ from aisg_check.check import Recorder
 from aisg_check.checks.runai.diagnoses import KUBECONFIG_INVALID
 from aisg_check.checks.runai.steps import STEP_CLUSTER
 from aisg_check.context import Context
+from aisg_check.net import trust
 from aisg_check.net.proxies import proxy_for
 from aisg_check.platform import kubeauth, kubeconfig
 from aisg_check.platform.kubeauth import Credential
@@ -77,9 +78,7 @@ def tls_context(ctx: Context, rec: Recorder, sel: kubeconfig.Selection, cred: Cr
         # The kubeconfig asks for it (the guide's sample does) and the kubeconfig layer says so;
         # urllib3's warning on every request would only clutter stderr.
         warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+        context = trust.unverified_context()
     elif ca:
         try:
             context = ssl.create_default_context(cadata=ca)
@@ -92,7 +91,7 @@ def tls_context(ctx: Context, rec: Recorder, sel: kubeconfig.Selection, cred: Cr
             ) from None
     elif cred.cert_pem:
         # A context of our own: the shared one must not carry this user's certificate.
-        context = ssl.create_default_context()
+        context = trust.system_context()
         for path in ctx.ca_files():
             context.load_verify_locations(cafile=path)
     else:
