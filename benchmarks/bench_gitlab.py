@@ -22,25 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import AISG, Row, bench_env, print_rows, wall  # noqa: E402
+from benchmarks.common import AISG, Row, bench_env, interleaved, print_rows  # noqa: E402
 
 GOAL = 1.15
-
-
-def _interleaved(commands: dict[str, list[str]], env: dict[str, str], runs: int) -> dict[str, float]:
-    """Median wall time of each command, run in turns so a change in machine load hits all alike."""
-    samples: dict[str, list[float]] = {name: [] for name in commands}
-    for name, argv in commands.items():
-        # Warm caches, and refuse to time a run that is not all green.
-        proc = subprocess.run(
-            argv, env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"{name} exited {proc.returncode}: {proc.stdout[-1500:]} {proc.stderr[-500:]}")
-    for _ in range(runs):
-        for name, argv in commands.items():
-            samples[name].append(wall(argv, env=env, runs=1))
-    return {name: statistics.median(times) for name, times in samples.items()}
 
 
 def _report_duration(argv: list[str], env: dict[str, str]) -> float:
@@ -48,7 +32,7 @@ def _report_duration(argv: list[str], env: dict[str, str]) -> float:
     return float(json.loads(proc.stdout)["duration_s"])
 
 
-def rows(runs: int = 7) -> list[Row]:
+def rows(runs: int = 11) -> list[Row]:
     import trustme
     import yaml
     from tests.helpers import LOOPBACK_PROFILE, merge
@@ -104,9 +88,8 @@ def rows(runs: int = 7) -> list[Row]:
             f"git ls-remote https://alice:{token}@127.0.0.1:{web.port}/{gitlab_http.REPO} >/dev/null"
         )
         check = [*AISG, "gitlab", "--config", str(config), "--format", "json"]
-        times = _interleaved(
-            {"help": [*AISG, "--help"], "check": check, "manual": ["sh", "-c", by_hand]}, env, runs
-        )
+        commands = {"help": [*AISG, "--help"], "check": check, "manual": ["sh", "-c", by_hand]}
+        times = interleaved({name: (argv, env) for name, argv in commands.items()}, runs)
         # The runner's own wall time (the report's duration_s): the checks without the CLI around them.
         own = [_report_duration(check, env) for _ in range(runs)]
     finally:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -22,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import AISG, Row, bench_env, print_rows, wall  # noqa: E402
+from benchmarks.common import AISG, Row, bench_env, interleaved, print_rows  # noqa: E402
 
 PASSWORD = "bench-alice-password"
 ROBOT, ROBOT_SECRET = "robot$team+ci", "bench-robot-secret"
@@ -67,16 +66,6 @@ def _helper_home(base: Path, address: str) -> tuple[Path, Path]:
     return home, bin_dir
 
 
-def _interleaved(commands: dict[str, tuple[list[str], dict[str, str]]], runs: int) -> dict[str, float]:
-    """Median wall time of each (command, environment), run in turns so that a change in
-    machine load (other jobs on a shared runner) hits every command alike."""
-    samples: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(runs):
-        for name, (argv, env) in commands.items():
-            samples[name].append(wall(argv, env=env, runs=1, check=True))  # a failing run is not timed
-    return {name: statistics.median(times) for name, times in samples.items()}
-
-
 def rows(runs: int = 7) -> list[Row]:
     import trustme
     from tests.servers import harbor as platform
@@ -112,7 +101,7 @@ def rows(runs: int = 7) -> list[Row]:
                 "HOME": str(helper_home),
                 "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
             }
-            t = _interleaved(
+            t = interleaved(
                 {
                     "help": ([*AISG, "--help"], env),
                     "harbor": ([*AISG, "harbor", "--format", "json"], env),

@@ -340,6 +340,28 @@ def test_the_tree_in_process_with_clirunner(env: dict[str, str]) -> None:
     assert bad.exit_code == 2 and "greater than 0" in bad.stderr
 
 
+def test_a_command_parsed_by_the_lean_app_is_the_same_command(env: dict[str, str]) -> None:
+    """main() parses `aisg-check NAME ...` with an app that holds NAME alone (app_for): every
+    command's help, and its answer to a bad option, are the same as through the whole app."""
+    from typer.testing import CliRunner
+
+    from aisg_check.cli import app, app_for
+
+    runner = CliRunner()
+    names = [info.name for info in app.registered_commands]
+    assert len(names) > 10 and "all" in names and "gitlab" in names
+    for name in names:
+        assert name is not None
+        lean = app_for([name, "--help"])
+        assert [info.name for info in lean.registered_commands] == [name]
+        for args in ([name, "--help"], [name, "--no-such-option"]):
+            whole, alone = runner.invoke(app, args, env=env), runner.invoke(lean, args, env=env)
+            assert alone.exit_code == whole.exit_code, args
+            assert (alone.stdout, alone.stderr) == (whole.stdout, whole.stderr), args
+    for args in ([], ["--help"], ["--version"], ["gitlb"], ["--help", "gitlab"]):
+        assert app_for(args) is app  # the listing, the version and "did you mean" need them all
+
+
 _WARNING_RUN = """
 import sys, warnings
 from aisg_check import runner
