@@ -18,9 +18,10 @@ def prefetched(factory: Callable[[], T]) -> Callable[[], T]:
     """Start `factory()` in a background thread now; the callable returned hands that result
     over once (waiting for it if need be), and builds a fresh one on later calls.
 
-    For the TLS trust store: parsing the system bundle costs ~20 ms, OpenSSL does it without
-    holding the GIL, so started first thing it runs on another core while Python imports the
-    rest of the tool. A failure surfaces where the value is asked for, as without prefetching.
+    For the TLS trust store where it is read whole (net/trust.py; 35-40 ms for Debian's bundle),
+    OpenSSL parses it without holding the GIL, so started first thing it runs on another core
+    while Python imports the rest of the tool. A failure surfaces where the value is asked for,
+    as without prefetching.
     """
     box: dict[str, T] = {}
 
