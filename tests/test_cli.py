@@ -341,8 +341,9 @@ def test_the_tree_in_process_with_clirunner(env: dict[str, str]) -> None:
 
 
 def test_a_command_parsed_by_the_lean_app_is_the_same_command(env: dict[str, str]) -> None:
-    """main() parses `aisg-check NAME ...` with an app that holds NAME alone (app_for): every
-    command's help, and its answer to a bad option, are the same as through the whole app."""
+    """main() parses `aisg-check NAME ...` with an app that holds NAME alone, and lists the
+    commands with an app whose commands have no options (app_for): every command's help, its
+    answer to a bad option, and the listing are the same as through the whole app."""
     from typer.testing import CliRunner
 
     from aisg_check.cli import app, app_for
@@ -358,8 +359,14 @@ def test_a_command_parsed_by_the_lean_app_is_the_same_command(env: dict[str, str
             whole, alone = runner.invoke(app, args, env=env), runner.invoke(lean, args, env=env)
             assert alone.exit_code == whole.exit_code, args
             assert (alone.stdout, alone.stderr) == (whole.stdout, whole.stderr), args
-    for args in ([], ["--help"], ["--version"], ["gitlb"], ["--help", "gitlab"]):
-        assert app_for(args) is app  # the listing, the version and "did you mean" need them all
+    for args in ([], ["--help"], ["-h"]):  # the listing: the same names and help, no options built
+        listing = app_for(args)
+        assert [i.name for i in listing.registered_commands] == names
+        whole, alone = runner.invoke(app, args, env=env), runner.invoke(listing, args, env=env)
+        assert (alone.exit_code, alone.stdout, alone.stderr) == (whole.exit_code, whole.stdout, whole.stderr)
+        assert "gitlab" in whole.stdout + whole.stderr
+    for args in (["--version"], ["gitlb"], ["--help", "gitlab"]):
+        assert app_for(args) is app  # the version and "did you mean" need the whole app
 
 
 _WARNING_RUN = """

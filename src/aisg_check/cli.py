@@ -305,18 +305,35 @@ def _hold_closed_std_fds() -> None:
 
 
 def app_for(args: Sequence[str]) -> typer.Typer:
-    """The app that parses `args`: when they start with a command's name, a copy of `app` that
-    holds that command alone. typer builds the Click object of every registered command (their
-    options, from the functions' signatures) before it parses anything: about 13 ms of every run
-    spent on the fourteen commands that are not run. Anything else (`--help`, `--version`, no
-    command, a typo that wants its "did you mean") gets the whole app."""
+    """The app that parses `args`. typer builds the Click object of every registered command
+    (their options, from the functions' signatures) before it parses anything: about 13 ms of
+    every run, spent on the fourteen commands that are not run. So:
+    - `aisg-check NAME ...`: a copy of `app` that holds that command alone;
+    - the listing (`--help`, `-h`, no arguments): a copy whose commands take no options, which
+      lists the same names and the same help;
+    - anything else (`--version`, a typo that wants its "did you mean"): the whole app."""
     name = args[0] if args else ""
+    lean = copy.copy(app)  # the same settings and callback (--version)
+    if list(args) in ([], ["--help"], ["-h"]):
+        lean.registered_commands = [_listed(info) for info in app.registered_commands]
+        return lean
     chosen = [info for info in app.registered_commands if info.name == name]
     if len(chosen) != 1:
         return app
-    lean = copy.copy(app)  # the same settings and callback (--version)
     lean.registered_commands = chosen
     return lean
+
+
+def _listed(info: Any) -> Any:
+    """A command as the listing shows it: its name and help, and no options to build."""
+
+    def listed() -> None:
+        raise AssertionError("a listed command is never run")  # app_for gives runs the real one
+
+    listed.__doc__ = info.callback.__doc__ if info.callback is not None else None
+    shown = copy.copy(info)
+    shown.callback = listed
+    return shown
 
 
 def _invoke() -> int:
