@@ -6,17 +6,15 @@ its component's tests."""
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import ssl
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from aisg_check.net.failures import Failure, causes, classify
-from tests.servers.faults import CATEGORIES, Fault, faults
+from tests.servers.faults import CATEGORIES, Fault, HangUpServer, faults
 
 
 @pytest.fixture(scope="module")
@@ -159,37 +157,16 @@ def test_a_tls_handshake_that_times_out_is_a_silent_server_not_a_refused_connect
     assert classify(caught.value, "h").diagnosis.code == "ENDPOINT_NO_ANSWER"
 
 
-class _HangUp:
-    """Reads the request and closes the connection cleanly (FIN), without an answer: what the
-    reset endpoint looks like to a client whose request went out after the reset arrived."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self.sock.getsockname()[1])
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(2)
-                with contextlib.suppress(OSError):
-                    conn.recv(65536)
-
-
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_a_server_that_hangs_up_without_an_answer_gets_one_code_from_every_library(library: str) -> None:
     """httpx says "Server disconnected without sending a response" (a protocol error by class),
     http.client and urllib3 "Remote end closed connection": both are a connection closed before
     any answer, ENDPOINT_NO_ANSWER, never ENDPOINT_UNEXPECTED_ANSWER (nothing was answered)."""
-    server = _HangUp()
+    server = HangUpServer()
     try:
         fault = Fault("reset", f"127.0.0.1:{server.port}", "http", {})
         exc = LIBRARIES[library](fault)
     finally:
-        server.sock.close()
+        server.close()
     code = classify(exc, "127.0.0.1").diagnosis.code
     assert code == "ENDPOINT_NO_ANSWER", (library, type(exc), str(exc)[:200])

@@ -12,6 +12,7 @@ each of these failures the same code.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -52,11 +53,24 @@ class ResetServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            conn.close()
+            self._end(conn)
+
+    def _end(self, conn: socket.socket) -> None:
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
 
     def close(self) -> None:
         self.sock.close()
+
+
+class HangUpServer(ResetServer):
+    """Reads the request and closes cleanly (FIN) without an answer: what the reset endpoint
+    looks like to a client whose request went out after the reset arrived."""
+
+    def _end(self, conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            conn.settimeout(2)
+            conn.recv(65536)
 
 
 @dataclass(frozen=True)
