@@ -17,13 +17,13 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from aisg_check.bounds import read_bytes
+from aisg_check.writes import replace_file, write_all
 
 NEW_FILE_MODE = 0o600  # what a new config file gets: ssh and aws want theirs private
 NEW_DIR_MODE = 0o700  # ~/.ssh must not be writable by others, or ssh refuses its config
@@ -97,7 +97,7 @@ def backup(path: Path, now: datetime | None = None) -> Path | None:
     except OSError as exc:
         raise EditError(f"cannot back up {target} to {dest}: {exc.strerror or exc}") from None
     try:
-        _write_all(fd, data)
+        write_all(fd, data)
         os.fsync(fd)
     except OSError as exc:
         os.close(fd)
@@ -126,29 +126,27 @@ def replace(
         return Written(target, None, created=False, changed=False)
     _make_parent(target.parent)
     info = target.stat() if old is not None else None
-    fd, temp = _temporary(target)
-    try:
-        try:
-            _write_all(fd, data)
-            os.fsync(fd)
-            mode = stat.S_IMODE(info.st_mode) if info else NEW_FILE_MODE
-            os.fchmod(fd, mode) if hasattr(os, "fchmod") else os.chmod(temp, mode)
-            if info is not None and hasattr(os, "fchown") and os.geteuid() == 0:
-                with contextlib.suppress(OSError):  # root editing a user's file: it stays theirs
-                    os.fchown(fd, info.st_uid, info.st_gid)
-        finally:
-            os.close(fd)
+    mode = stat.S_IMODE(info.st_mode) if info else NEW_FILE_MODE
+    saved: list[Path | None] = [None]
+
+    def own(fd: int) -> None:
+        if hasattr(os, "fchmod"):  # (not on Windows before 3.13, where the mode at creation holds)
+            os.fchmod(fd, mode)
+        if info is not None and hasattr(os, "fchown") and os.geteuid() == 0:
+            with contextlib.suppress(OSError):  # root editing a user's file: it stays theirs
+                os.fchown(fd, info.st_uid, info.st_gid)
+
+    def check_and_back_up(temp: str) -> None:
         if validate is not None:
             validate(Path(temp))
-        saved = backup(target, now) if (old is not None and make_backup) else None
-        os.replace(temp, target)
+        saved[0] = backup(target, now) if (old is not None and make_backup) else None
+
+    try:
+        replace_file(target, data, mode=mode, prepare=own, before_replace=check_and_back_up)
     except OSError as exc:
         raise EditError(f"cannot write {target}: {exc.strerror or exc}") from None
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)  # gone already after a successful rename
     _sync_dir(target.parent)
-    return Written(target, saved, created=old is None)
+    return Written(target, saved[0], created=old is None)
 
 
 def restore(written: Written) -> None:
@@ -162,24 +160,11 @@ def restore(written: Written) -> None:
     replace(written.path, read_bytes(written.backup), make_backup=False)
 
 
-def _temporary(target: Path) -> tuple[int, str]:
-    try:
-        return tempfile.mkstemp(prefix=f".{target.name}.", suffix=".aisg-check.tmp", dir=target.parent)
-    except OSError as exc:
-        raise EditError(f"cannot write in {target.parent}: {exc.strerror or exc}") from None
-
-
 def _make_parent(directory: Path) -> None:
     try:
         directory.mkdir(mode=NEW_DIR_MODE, parents=True, exist_ok=True)
     except OSError as exc:
         raise EditError(f"cannot create {directory}: {exc.strerror or exc}") from None
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
 
 
 def _sync_dir(directory: Path) -> None:

@@ -313,25 +313,9 @@ def _rewrite(path: Path, line: str, keep: int) -> None:
 
 
 def _replace(path: Path, data: bytes) -> None:
-    import secrets  # only when trimming: hmac, hashlib and random are not worth every run's start
+    from aisg_check.writes import replace_file
 
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(temporary, flags, 0o600)
-    done = False
-    try:
-        try:
-            while data:
-                data = data[os.write(fd, data) :]
-            os.fsync(fd)  # the rename must not publish a file whose blocks are not on disk yet
-        finally:
-            os.close(fd)
-        os.replace(temporary, path)
-        done = True
-    finally:
-        if not done:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
+    replace_file(path, data, mode=0o600)
 
 
 def record(

@@ -158,35 +158,18 @@ def write_file(path: str, text: str, *, atomic: bool = False) -> None:
 def _replace(dest: Destination, data: bytes) -> None:
     """Write `data` to a new hidden file beside dest.target and rename it over; a reader sees
     the old file or the new one, never a part."""
-    import secrets
+    from aisg_check.writes import replace_file
 
-    folder, name = os.path.split(dest.target)
-    temporary = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
+    def keep_mode(fd: int) -> None:
         # 0o666 less the umask for a new file; the replaced file's own mode otherwise, since the
         # collector may run as another user that could read the old file.
-        fd = os.open(temporary, flags | getattr(os, "O_BINARY", 0), 0o666)
+        if dest.exists and hasattr(os, "fchmod"):  # (not on Windows before 3.13)
+            os.fchmod(fd, stat.S_IMODE(os.stat(dest.target).st_mode))
+
+    try:  # also on Ctrl-C or SIGTERM: no temporary left beside the report
+        replace_file(dest.target, data, mode=0o666, prepare=keep_mode)
     except OSError as exc:
         raise OutputError(f"cannot write the report to {dest.shown}: {exc.strerror or exc}") from None
-    done = False
-    try:
-        try:
-            if dest.exists and hasattr(os, "fchmod"):  # (not on Windows before 3.13)
-                os.fchmod(fd, stat.S_IMODE(os.stat(dest.target).st_mode))
-            while data:
-                data = data[os.write(fd, data) :]
-            os.fsync(fd)  # the rename must not publish a file whose blocks are not on disk yet
-        finally:
-            os.close(fd)
-        os.replace(temporary, dest.target)
-        done = True
-    except OSError as exc:
-        raise OutputError(f"cannot write the report to {dest.shown}: {exc.strerror or exc}") from None
-    finally:
-        if not done:  # also on Ctrl-C or SIGTERM: no temporary left beside the report
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
 
 
 def write_stdout(text: str) -> str | None:

@@ -22,6 +22,7 @@ from aisg_check.platform.kubeauth.base import (
 )
 from aisg_check.platform.kubeconfig import FileProblem, Selection
 from aisg_check.secrets import Secret, jwt_claims
+from aisg_check.writes import write_all
 
 
 def static_token(ctx: Context, sel: Selection) -> Credential:
@@ -108,19 +109,13 @@ def use_client_certificate(context: ssl.SSLContext, cred: Credential, sel: Selec
         ) from None
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
 def _load_from_memfd(context: ssl.SSLContext, pems: tuple[bytes, bytes]) -> None:
     fds: list[int] = []
     try:
         for name, data in zip(("cert", "key"), pems, strict=True):
             fd = os.memfd_create(f"aisg-check-{name}", os.MFD_CLOEXEC)
             fds.append(fd)
-            _write_all(fd, data)
+            write_all(fd, data)
         context.load_cert_chain(f"/proc/self/fd/{fds[0]}", f"/proc/self/fd/{fds[1]}")
     finally:
         for fd in fds:
@@ -135,7 +130,7 @@ def _load_from_private_dir(context: ssl.SSLContext, pems: tuple[bytes, bytes]) -
             path = os.path.join(folder, name)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
-                _write_all(fd, data)
+                write_all(fd, data)
             finally:
                 os.close(fd)
             paths.append(path)
