@@ -101,6 +101,40 @@ def test_port_not_configured_gives_the_block_to_add(sshd: GitlabSshServer, home:
     assert results["gitlab.ssh.auth"].blocked_by == "gitlab.ssh.config"
 
 
+def test_the_connection_started_ahead_goes_to_gitlabs_port_never_the_configs(
+    sshd: GitlabSshServer, home: Path
+) -> None:
+    """ssh -T starts before ssh -G has said which port the user's config gives: with no Port in
+    the config it must still knock on GitLab's port, not hand the user's keys to port 22."""
+    from aisg_check.context import run_command
+
+    ran: list[tuple[str, ...]] = []
+
+    def recording(argv: Any, **kwargs: Any) -> CommandResult:
+        ran.append(tuple(str(a) for a in argv))
+        return run_command(argv, **kwargs)
+
+    key = key_in_home(sshd, home, sshd.key_ok)
+    config = sshd.client_home(home, identity=key, port=None)
+    settings = {
+        "timeout": 5,
+        "gitlab": {
+            "host": "127.0.0.1",
+            "ssh_port": sshd.port,
+            "ssh_user": sshd.login,
+            "ssh_config": str(config),
+        },
+    }
+    results = run_component(
+        make_context(settings, env=dict(os.environ), run=recording), "gitlab", only=["gitlab.ssh"]
+    )
+    assert_result(results, "gitlab.ssh.config", "fail", "GITLAB_SSH_PORT_NOT_CONFIGURED")
+    connections = [argv for argv in ran if "-T" in argv]
+    assert connections, ran
+    for argv in connections:
+        assert argv[argv.index("-p") + 1] == str(sshd.port), argv
+
+
 def test_port_not_configured_hint_names_the_file_ssh_reads(home: Path, tmp_path: Path) -> None:
     ctx = make_context({"gitlab": {"host": "127.0.0.1", "ssh_port": 2222}})
     hint = layers.host_block(ctx, home / ".ssh" / "config", "~/.ssh/id_ok")

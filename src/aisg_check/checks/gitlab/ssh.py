@@ -275,11 +275,16 @@ def key_layer(ctx: Context, rec: Recorder, config: SshConfig) -> KeyState:
 
 
 def connect_argv(ctx: Context, target: str, timeout: float) -> list[str]:
-    # Only options that keep ssh from writing or prompting; everything else is the user's config.
+    # Only options that keep ssh from writing or prompting, and GitLab's port; everything else is
+    # the user's config. The port is pinned because this connection starts before `ssh -G` says
+    # which port the config gives: its answer counts only when the config layer found the two
+    # equal, and a config without the port must not send the user's keys to another sshd (22).
     return [
         "ssh",
         *ssh_options(ctx),
         "-T",
+        "-p",
+        str(ctx.settings.gitlab.ssh_port),
         "-o",
         "BatchMode=yes",
         "-o",
