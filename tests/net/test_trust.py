@@ -3,6 +3,7 @@ against a local TLS server; the eager way where the directory cannot stand in fo
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import ssl
@@ -51,7 +52,7 @@ def handshake(context: ssl.SSLContext, port: int) -> None:
 def test_a_hashed_directory_is_read_on_demand_and_verifies(
     ca: trustme.CA, server: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "absent.pem"))  # a store that is a directory only
     monkeypatch.setenv("SSL_CERT_DIR", str(hashed_store(ca, tmp_path / "certs")))
     context = trust.system_context()
     assert context.cert_store_stats()["x509_ca"] == 0, "nothing read before a handshake"
@@ -73,6 +74,19 @@ def test_an_ssl_cert_file_of_the_users_own_is_read_whole(
     monkeypatch.setenv("SSL_CERT_DIR", str(hashed_store(ca, tmp_path / "certs")))
     context = trust.system_context()
     assert context.cert_store_stats()["x509_ca"] >= 1, "the user's bundle, loaded whole"
+
+
+def test_a_directory_of_the_users_own_adds_to_the_bundle_and_does_not_replace_it(
+    ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SSL_CERT_DIR naming a corporate directory: the eager way trusts it and the distribution's
+    bundle together, so the directory alone would lose the public roots."""
+    if not os.path.isfile(ssl.get_default_verify_paths().openssl_cafile):
+        pytest.skip("this machine has no distribution bundle file")
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.setenv("SSL_CERT_DIR", str(hashed_store(ca, tmp_path / "corporate")))
+    assert trust.lazy_directory() is None
+    assert trust.system_context().cert_store_stats()["x509_ca"] > 1, "the bundle, read whole"
 
 
 def test_a_directory_without_hash_links_is_not_used_on_demand(

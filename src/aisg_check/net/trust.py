@@ -8,8 +8,9 @@ the one issuer it needs, at verification time, for about 2 ms. The directory and
 written together from the same certificates, so the trust is the same.
 
 The eager way stays wherever that is not known to hold: Windows and macOS (other stores), a
-directory without hash links (Fedora's /etc/pki), and an SSL_CERT_FILE that names a bundle other
-than the distribution's own (the user's choice, honoured whole).
+directory without hash links (Fedora's /etc/pki), and an SSL_CERT_FILE or SSL_CERT_DIR that
+names a bundle or directory other than the distribution's own (the user's choice: a corporate
+directory must add to the public bundle, not stand in for it).
 """
 
 from __future__ import annotations
@@ -50,14 +51,20 @@ def lazy_directory() -> str | None:
     whole. When it is a directory, the context lists no CA (`get_ca_certs`) before a handshake."""
     if sys.platform.startswith("win") or sys.platform == "darwin":
         return None
+    # The eager way trusts the bundle file and the directory together (SSL_CERT_FILE and
+    # SSL_CERT_DIR when set, each None when missing); the directory alone is the same trust only
+    # when there is no bundle file, or when both are the distribution's own pair.
     paths = ssl.get_default_verify_paths()
-    chosen = os.environ.get(paths.openssl_cafile_env)
-    if chosen and os.path.realpath(chosen) != os.path.realpath(paths.openssl_cafile):
-        return None  # SSL_CERT_FILE names another bundle: the user's choice, read whole
     directory = paths.capath
     if not directory or not _has_hash_links(directory):
         return None
-    return directory
+    if paths.cafile is None:
+        return directory  # no bundle file: the eager way reads nothing more
+    same = os.path.realpath(paths.cafile) == os.path.realpath(paths.openssl_cafile) and (
+        os.path.realpath(directory) == os.path.realpath(paths.openssl_capath)
+    )
+    # Otherwise the user named a bundle or a directory of their own: read the bundle whole.
+    return directory if same else None
 
 
 def _has_hash_links(directory: str) -> bool:
