@@ -53,13 +53,10 @@ def wall(
     runs: int = 5,
     check: bool = False,
     cwd: Path | None = None,
-    warm: bool = True,
 ) -> float:
-    """Median wall time of `runs` runs (one warm-up run first, not counted, unless `warm` is
-    off); runs=0 is the warm-up alone (0.0)."""
+    """Median wall time of `runs` runs (one warm-up run first, not counted)."""
     times = []
-    first = 0 if warm else 1
-    for i in range(first, runs + 1):
+    for i in range(runs + 1):
         t0 = time.perf_counter()
         proc = subprocess.run(
             list(argv),
@@ -74,24 +71,22 @@ def wall(
             raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr.decode()[-500:]}")
         if i:
             times.append(elapsed)
-    return statistics.median(times) if times else 0.0
+    return statistics.median(times)
 
 
 def interleaved(
-    commands: Mapping[str, tuple[Sequence[str], Mapping[str, str]]], runs: int, *, check: bool = True
+    commands: Mapping[str, tuple[Sequence[str], Mapping[str, str]]], runs: int
 ) -> dict[str, float]:
     """Median wall time of each (argv, env), run in turns with the order reversed every other
     round (A B C, C B A): drifting machine load hits every command alike, and no command always
-    runs right after the same neighbour. Each timed run follows an untimed run of its own (which
-    must exit 0), so every command is measured warm. `check`: a timed run must exit 0 too (off
-    where a baseline fails on purpose)."""
+    runs right after the same neighbour. Each timed run follows an untimed run of its own, and
+    both must exit 0 (a run that is not green is not timed)."""
     samples: dict[str, list[float]] = {name: [] for name in commands}
     order = list(commands)
     for round_ in range(runs):
         for name in order if round_ % 2 == 0 else reversed(order):
             argv, env = commands[name]
-            wall(argv, env=env, runs=0, check=True)
-            samples[name].append(wall(argv, env=env, runs=1, check=check, warm=False))
+            samples[name].append(wall(argv, env=env, runs=1, check=True))
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
